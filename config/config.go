@@ -1,0 +1,211 @@
+// Package config loads, defaults and validates govbus's one YAML
+// configuration file (DESIGN.md §5). Load does it all in one pass and
+// returns every problem with its YAML path and line.
+package config
+
+// Config is the whole configuration of a node.
+type Config struct {
+	// Node names this govbus node in logs and the message log. Default "govbus".
+	Node      string    `yaml:"node"`
+	Listeners Listeners `yaml:"listeners"`
+	// Members are the organisations of the directory (listClients).
+	Members    []Member   `yaml:"members"`
+	Registries []Registry `yaml:"registries"`
+	Clients    []Client   `yaml:"clients"`
+	// Groups name sets of clients, used in rules as "group:NAME".
+	Groups map[string][]string `yaml:"groups"`
+	// Rules are the policy rules; whatever no rule allows is denied.
+	Rules []Rule `yaml:"rules"`
+
+	// Dir is the directory of the file; relative file names resolve there.
+	Dir string `yaml:"-"`
+	// Version is a hash of the file's contents.
+	Version string `yaml:"-"`
+}
+
+// Listeners are the node's three listeners and the consumer server's limits.
+type Listeners struct {
+	// Consumer serves the consumer API. Default address 127.0.0.1:8080.
+	Consumer Listener `yaml:"consumer"`
+	// ConsumerTLS, when set, serves the consumer API over TLS as well,
+	// asking for client certificates (mTLS). Default: none.
+	ConsumerTLS *TLSListener `yaml:"consumer_tls"`
+	// Status serves /metrics, /healthz, /readyz. Default 127.0.0.1:9464.
+	Status Listener `yaml:"status"`
+	// Admin serves /admin/*. Default 127.0.0.1:9465.
+	Admin Listener `yaml:"admin"`
+	// ReadHeaderTimeout bounds reading a request head. Default 5s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. Default 60s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a whole exchange from the end of the head to the
+	// end of the answer. Default 120s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes limits a request head. Default 64KiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+}
+
+// Listener is a plain TCP listener.
+type Listener struct {
+	// Address is host:port.
+	Address string `yaml:"address"`
+}
+
+// TLSListener is a TLS listener that may ask for client certificates.
+type TLSListener struct {
+	// Address is host:port. Required.
+	Address string `yaml:"address"`
+	// CertFile and KeyFile are the server's certificate and key. Required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile holds the CAs that client certificates must chain to.
+	// Required: it is what makes a certificate a credential.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Member is an organisation of the directory.
+type Member struct {
+	// ID is INSTANCE/MEMBERCLASS/MEMBERCODE. Required.
+	ID string `yaml:"id"`
+	// Name is the organisation's name.
+	Name string `yaml:"name"`
+}
+
+// Registry is a subsystem whose services govbus exposes.
+type Registry struct {
+	// ID is the subsystem id INSTANCE/CLASS/CODE/SUBSYSTEM. Required.
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Adapter is the adapter kind. Default "rest".
+	Adapter string `yaml:"adapter"`
+	// Endpoints are the base URLs of the registry's replicas. Required.
+	Endpoints []string `yaml:"endpoints"`
+	// Auth is govbus's own credential toward the registry. Default none.
+	Auth UpstreamAuth `yaml:"auth"`
+	// TLS configures https endpoints. Default: system roots.
+	TLS UpstreamTLS `yaml:"tls"`
+	// Timeout covers a whole call, retries included; services may set
+	// their own. Default 10s.
+	Timeout Duration `yaml:"timeout"`
+	// MaxRequestBytes limits request bodies; services may set their own.
+	// Default 10MiB.
+	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+	// MaxResponseBytes limits the registry's answers. Default 32MiB.
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
+	Retry            Retry    `yaml:"retry"`
+	Pool             Pool     `yaml:"pool"`
+	// Services are the services the registry offers. At least one.
+	Services []Service `yaml:"services"`
+}
+
+// UpstreamAuth is how govbus authenticates to a registry.
+type UpstreamAuth struct {
+	// Type is none, header, basic or bearer. Default none.
+	Type string `yaml:"type"`
+	// Header is the header name for type header.
+	Header string `yaml:"header"`
+	// Value is the key (header, bearer) or password (basic); use ${ENV}.
+	Value string `yaml:"value"`
+	// Username is the user for type basic.
+	Username string `yaml:"username"`
+}
+
+// UpstreamTLS is the client TLS toward a registry.
+type UpstreamTLS struct {
+	// CAFile holds the CAs the registry's certificate must chain to.
+	// Default: the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are govbus's client certificate. Default none.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the registry's certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+// Retry configures re-sending idempotent requests.
+type Retry struct {
+	// Max is how many times a request may be re-sent. Default 2; 0 after
+	// "max: 0" means none.
+	Max *int `yaml:"max"`
+	// WaitMin and WaitMax bound the backoff. Defaults 20ms and 1s.
+	WaitMin Duration `yaml:"wait_min"`
+	WaitMax Duration `yaml:"wait_max"`
+}
+
+// Pool sizes the registry's connection pool.
+type Pool struct {
+	// MaxIdleConnsPerHost is the idle pool per endpoint. Default 256.
+	MaxIdleConnsPerHost int `yaml:"max_idle_conns_per_host"`
+	// MaxConnsPerHost caps connections per endpoint. Default 512.
+	MaxConnsPerHost int `yaml:"max_conns_per_host"`
+	// IdleConnTimeout closes idle connections. Default 90s.
+	IdleConnTimeout Duration `yaml:"idle_conn_timeout"`
+	// ConnectTimeout bounds connection set-up. Default 2s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+}
+
+// Service is one service of a registry.
+type Service struct {
+	// Code is the service code. Required.
+	Code string `yaml:"code"`
+	// Methods are the HTTP methods the service accepts. Default [GET].
+	Methods []string `yaml:"methods"`
+	// Paths are the path templates it serves, e.g. /persons/{id}
+	// (listMethods shows them). Default: none listed.
+	Paths []string `yaml:"paths"`
+	// Timeout covers the whole call. Default: the registry's.
+	Timeout Duration `yaml:"timeout"`
+	// MaxRequestBytes limits request bodies. Default: the registry's.
+	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+	// OpenAPI is a file with the service's OpenAPI description, relative to
+	// the configuration file. Default none.
+	OpenAPI string `yaml:"openapi"`
+}
+
+// Client is a consumer subsystem that may call through govbus.
+type Client struct {
+	// ID is the subsystem id. Required.
+	ID   string     `yaml:"id"`
+	Name string     `yaml:"name"`
+	Auth ClientAuth `yaml:"auth"`
+}
+
+// ClientAuth is how a client proves its identity: "auth: none", or a
+// mapping with API key hashes and/or certificate identities.
+type ClientAuth struct {
+	// None marks a client on an isolated network that needs no credential.
+	None bool `yaml:"-"`
+	// APIKeys are "sha256:<hex>" hashes of the client's keys (govbus
+	// hash-key prints one). Keys themselves are never configured.
+	APIKeys []string `yaml:"api_keys"`
+	// Certificates identify the client's TLS client certificates.
+	Certificates []CertIdentity `yaml:"certificates"`
+}
+
+// CertIdentity matches a client certificate by fingerprint or subject.
+type CertIdentity struct {
+	// SHA256 is the hex fingerprint of the certificate's DER encoding.
+	SHA256 string `yaml:"sha256"`
+	// Subject is the certificate's subject DN, e.g. "CN=eservice,O=Ministry".
+	Subject string `yaml:"subject"`
+}
+
+// Rule is one policy rule (see package policies for the matching rules).
+type Rule struct {
+	// ID names the rule in logs and decisions. Required, unique.
+	ID string `yaml:"id"`
+	// Clients are client ids or "group:NAME". Required.
+	Clients []string `yaml:"clients"`
+	// Services are service ids, or SUBSYSTEM/* for all of a subsystem's.
+	Services []string `yaml:"services"`
+	// Methods limit the HTTP methods. Default: any the service declares.
+	Methods []string `yaml:"methods"`
+	// Paths are globs over the path after the service code. Default: any.
+	Paths []string `yaml:"paths"`
+	// Purposes are the allowed X-Road-Purpose values. Default: none needed.
+	Purposes []string `yaml:"purposes"`
+	// Rights are extra rights, e.g. "tracker".
+	Rights []string `yaml:"rights"`
+}

@@ -1,0 +1,215 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong (or, with Warning, doubtful) in a file.
+type Problem struct {
+	// Path is the YAML path, e.g. registries[0].endpoints[1].
+	Path string
+	// Line is the line in the file (0 when unknown).
+	Line    int
+	Message string
+	// Warning marks a problem that does not stop the file from loading.
+	Warning bool
+}
+
+// String prints "line 12: registries[0].endpoints[1]: not an absolute URL".
+func (p Problem) String() string {
+	s := ""
+	if p.Line > 0 {
+		s = "line " + strconv.Itoa(p.Line) + ": "
+	}
+	if p.Path != "" {
+		s += p.Path + ": "
+	}
+	if p.Warning {
+		s += "warning: "
+	}
+	return s + p.Message
+}
+
+// Problems are every error found in a file; it is an error when it holds at
+// least one non-warning problem.
+type Problems []Problem
+
+// Error lists the problems, one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Errors returns only the problems that are not warnings.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Load reads, expands, defaults and validates the file at path. getenv
+// resolves ${NAME} and ${NAME:-default} references (nil: os.Getenv).
+// It returns the configuration and every problem found; when any problem
+// is not a warning the configuration must not be used and err is a
+// Problems value.
+func Load(path string, getenv func(string) string) (*Config, Problems, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	dir, _ := filepath.Abs(filepath.Dir(path))
+	return Parse(data, dir, getenv)
+}
+
+// Parse is Load on a file's contents; dir resolves relative file names.
+func Parse(data []byte, dir string, getenv func(string) string) (*Config, Problems, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		ps := Problems{yamlProblem(err)}
+		return nil, ps, ps
+	}
+	var ps Problems
+	expandEnv(&root, "", getenv, &ps)
+	lines := map[string]int{}
+	indexLines(&root, "", lines)
+	cfg := &Config{}
+	if len(root.Content) > 0 {
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		if err := enc.Encode(&root); err != nil {
+			ps = append(ps, Problem{Message: err.Error()})
+		}
+		dec := yaml.NewDecoder(&buf)
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil {
+			ps = append(ps, decodeProblems(err, data, &root)...)
+			return nil, ps, ps
+		}
+	}
+	sum := sha256.Sum256(data)
+	cfg.Version = hex.EncodeToString(sum[:6])
+	cfg.Dir = dir
+	setDefaults(cfg)
+	v := &validator{cfg: cfg, lines: lines}
+	v.validate()
+	ps = append(ps, v.problems...)
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+	if len(ps.Errors()) > 0 {
+		return nil, ps, ps
+	}
+	return cfg, ps, nil
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): `)
+
+// yamlProblem turns a YAML syntax error into a Problem.
+func yamlProblem(err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := Problem{Message: msg}
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		p.Message = strings.Replace(msg, m[0], "", 1)
+	}
+	return p
+}
+
+// decodeProblems turns a decoding error (unknown fields, wrong types) into
+// problems with lines and, where the line names a key, its path.
+func decodeProblems(err error, _ []byte, root *yaml.Node) Problems {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return Problems{yamlProblem(err)}
+	}
+	paths := map[int]string{}
+	pathsByLine(root, "", paths)
+	var ps Problems
+	for _, e := range te.Errors {
+		p := yamlProblem(errors.New(e))
+		p.Path = paths[p.Line]
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// envRE matches ${NAME} and ${NAME:-default}.
+var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandEnv replaces ${NAME} references in scalar values.
+func expandEnv(n *yaml.Node, path string, getenv func(string) string, ps *Problems) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = envRE.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := envRE.FindStringSubmatch(ref)
+			if v := getenv(m[1]); v != "" {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			*ps = append(*ps, Problem{Path: path, Line: n.Line, Message: "environment variable " + m[1] + " is not set"})
+			return ""
+		})
+		return
+	}
+	walk(n, path, func(c *yaml.Node, p string, _ int) { expandEnv(c, p, getenv, ps) })
+}
+
+// indexLines records the line of every path in the document: the line of
+// its key for mapping entries, of the item for sequence entries.
+func indexLines(n *yaml.Node, path string, lines map[string]int) {
+	walk(n, path, func(c *yaml.Node, p string, line int) {
+		lines[p] = line
+		indexLines(c, p, lines)
+	})
+}
+
+// pathsByLine records, for each line, the deepest path starting there.
+func pathsByLine(n *yaml.Node, path string, out map[int]string) {
+	walk(n, path, func(c *yaml.Node, p string, line int) {
+		out[line] = p
+		pathsByLine(c, p, out)
+	})
+}
+
+// walk calls f on each child of n with the child's path and line.
+func walk(n *yaml.Node, path string, f func(c *yaml.Node, path string, line int)) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			f(c, path, c.Line)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			f(c, path+"["+strconv.Itoa(i)+"]", c.Line)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			f(n.Content[i+1], p, n.Content[i].Line)
+		}
+	}
+}

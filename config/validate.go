@@ -1,0 +1,367 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/policies"
+)
+
+// validator collects every problem of a defaulted configuration.
+type validator struct {
+	cfg      *Config
+	lines    map[string]int
+	problems Problems
+}
+
+// addf records a problem at path, with the line of the nearest path known.
+func (v *validator) addf(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Line: v.line(path), Message: fmt.Sprintf(format, args...)})
+}
+
+// warnf records a warning.
+func (v *validator) warnf(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Line: v.line(path), Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// line finds the line of path or of its nearest ancestor.
+func (v *validator) line(path string) int {
+	for path != "" {
+		if l, ok := v.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+func idx(base string, i int) string { return base + "[" + strconv.Itoa(i) + "]" }
+
+// File resolves a file name relative to the configuration's directory.
+func (c *Config) File(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(c.Dir, name)
+}
+
+func (v *validator) validate() {
+	v.listeners()
+	members := map[string]bool{}
+	for i, m := range v.cfg.Members {
+		p := idx("members", i)
+		if parts := strings.Split(m.ID, "/"); len(parts) != 3 {
+			v.addf(p+".id", "%q is not a member id INSTANCE/MEMBERCLASS/MEMBERCODE", m.ID)
+		} else if _, err := gateway.ParseClientID(m.ID + "/x"); err != nil {
+			v.addf(p+".id", "%q is not a valid member id", m.ID)
+		}
+		if members[m.ID] {
+			v.addf(p+".id", "duplicate member %s", m.ID)
+		}
+		members[m.ID] = true
+	}
+	services := v.registries(members)
+	clients := v.clients(members)
+	v.groups(clients)
+	v.rules(clients, services)
+}
+
+func (v *validator) listeners() {
+	l := v.cfg.Listeners
+	seen := map[string]string{}
+	check := func(path, addr string) {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			v.addf(path, "%q is not host:port", addr)
+			return
+		}
+		if other, dup := seen[addr]; dup {
+			v.addf(path, "address %s is also used by %s", addr, other)
+		}
+		seen[addr] = path
+	}
+	check("listeners.consumer.address", l.Consumer.Address)
+	check("listeners.status.address", l.Status.Address)
+	check("listeners.admin.address", l.Admin.Address)
+	if t := l.ConsumerTLS; t != nil {
+		check("listeners.consumer_tls.address", t.Address)
+		for name, f := range map[string]string{"cert_file": t.CertFile, "key_file": t.KeyFile, "client_ca_file": t.ClientCAFile} {
+			v.file("listeners.consumer_tls."+name, f, true)
+		}
+	}
+}
+
+// file checks that a named file exists (required: it must be named).
+func (v *validator) file(path, name string, required bool) {
+	if name == "" {
+		if required {
+			v.addf(path, "a file is required")
+		}
+		return
+	}
+	if _, err := os.Stat(v.cfg.File(name)); err != nil {
+		v.addf(path, "cannot read %s: %v", name, errUnwrapped(err))
+	}
+}
+
+func errUnwrapped(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// registries validates registries and returns the set of service ids.
+func (v *validator) registries(members map[string]bool) map[string]*Service {
+	services := map[string]*Service{}
+	seen := map[string]bool{}
+	for i := range v.cfg.Registries {
+		r := &v.cfg.Registries[i]
+		p := idx("registries", i)
+		id, err := gateway.ParseClientID(r.ID)
+		if err != nil {
+			v.addf(p+".id", "%q is not a subsystem id INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM", r.ID)
+		} else {
+			if len(members) > 0 && !members[id.Member()] {
+				v.addf(p+".id", "member %s is not among members", id.Member())
+			}
+			r.ID = id.String()
+		}
+		if seen[r.ID] {
+			v.addf(p+".id", "duplicate registry %s", r.ID)
+		}
+		seen[r.ID] = true
+		if r.Adapter != "rest" {
+			v.addf(p+".adapter", "unknown adapter %q (known: rest)", r.Adapter)
+		}
+		if len(r.Endpoints) == 0 {
+			v.addf(p+".endpoints", "at least one endpoint is required")
+		}
+		for j, e := range r.Endpoints {
+			u, err := url.Parse(e)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				v.addf(idx(p+".endpoints", j), "%q is not an absolute http(s) URL without query", e)
+			}
+		}
+		v.upstreamAuth(p+".auth", r.Auth)
+		v.file(p+".tls.ca_file", r.TLS.CAFile, false)
+		v.file(p+".tls.cert_file", r.TLS.CertFile, r.TLS.KeyFile != "")
+		v.file(p+".tls.key_file", r.TLS.KeyFile, r.TLS.CertFile != "")
+		if *r.Retry.Max < 0 || *r.Retry.Max > 10 {
+			v.addf(p+".retry.max", "must be between 0 and 10")
+		}
+		if r.Retry.WaitMin > r.Retry.WaitMax {
+			v.addf(p+".retry.wait_min", "is longer than wait_max")
+		}
+		if len(r.Services) == 0 {
+			v.addf(p+".services", "at least one service is required")
+		}
+		for j := range r.Services {
+			v.service(idx(p+".services", j), r, &r.Services[j], services)
+		}
+	}
+	return services
+}
+
+func (v *validator) upstreamAuth(p string, a UpstreamAuth) {
+	switch a.Type {
+	case "none":
+	case "header":
+		if a.Header == "" {
+			v.addf(p+".header", "type header needs a header name")
+		}
+		fallthrough
+	case "bearer":
+		if a.Value == "" {
+			v.addf(p+".value", "type %s needs a value", a.Type)
+		}
+	case "basic":
+		if a.Username == "" {
+			v.addf(p+".username", "type basic needs a username")
+		}
+	default:
+		v.addf(p+".type", "unknown type %q (none, header, basic, bearer)", a.Type)
+	}
+}
+
+// methods govbus may forward.
+var forwardable = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
+
+func (v *validator) service(p string, r *Registry, s *Service, services map[string]*Service) {
+	id, err := gateway.ParseServiceID(r.ID + "/" + s.Code)
+	if err != nil {
+		v.addf(p+".code", "%q is not a valid service code", s.Code)
+		return
+	}
+	switch s.Code {
+	case gateway.MetaListMethods, gateway.MetaAllowedMethods, gateway.MetaGetOpenAPI:
+		v.addf(p+".code", "%q is the name of a metaservice", s.Code)
+	}
+	key := id.String()
+	if services[key] != nil {
+		v.addf(p+".code", "duplicate service %s", key)
+	}
+	services[key] = s
+	for k, m := range s.Methods {
+		if !forwardable[m] {
+			v.addf(idx(p+".methods", k), "%q is not a method govbus forwards (GET HEAD POST PUT PATCH DELETE OPTIONS)", m)
+		}
+	}
+	for k, path := range s.Paths {
+		if !strings.HasPrefix(path, "/") {
+			v.addf(idx(p+".paths", k), "%q must start with /", path)
+		}
+	}
+	if s.Timeout <= 0 {
+		v.addf(p+".timeout", "must be positive")
+	}
+	if s.MaxRequestBytes <= 0 {
+		v.addf(p+".max_request_bytes", "must be positive")
+	}
+	v.file(p+".openapi", s.OpenAPI, false)
+}
+
+// clients validates clients and returns the set of client ids.
+func (v *validator) clients(members map[string]bool) map[string]bool {
+	clients := map[string]bool{}
+	for i := range v.cfg.Clients {
+		c := &v.cfg.Clients[i]
+		p := idx("clients", i)
+		id, err := gateway.ParseClientID(c.ID)
+		if err != nil {
+			v.addf(p+".id", "%q is not a subsystem id INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM", c.ID)
+		} else if len(members) > 0 && !members[id.Member()] {
+			v.addf(p+".id", "member %s is not among members", id.Member())
+		}
+		if clients[c.ID] {
+			v.addf(p+".id", "duplicate client %s", c.ID)
+		}
+		clients[c.ID] = true
+		a := c.Auth
+		switch {
+		case a.None && (len(a.APIKeys) > 0 || len(a.Certificates) > 0):
+			v.addf(p+".auth", "none cannot be combined with credentials")
+		case a.None:
+			v.warnf(p+".auth", "client %s needs no credential: use only on an isolated network", c.ID)
+		case len(a.APIKeys) == 0 && len(a.Certificates) == 0:
+			v.addf(p+".auth", "a client needs api_keys, certificates, or auth: none")
+		}
+		for k, h := range a.APIKeys {
+			if !validHash(h) {
+				v.addf(idx(p+".auth.api_keys", k), "not a key hash sha256:<64 hex digits> (govbus hash-key prints one)")
+			}
+		}
+		for k, ci := range a.Certificates {
+			cp := idx(p+".auth.certificates", k)
+			if ci.SHA256 == "" && ci.Subject == "" {
+				v.addf(cp, "a certificate needs sha256 or subject")
+			}
+			if ci.SHA256 != "" && !validHash(ci.SHA256) {
+				v.addf(cp+".sha256", "not a hex SHA-256 fingerprint")
+			}
+		}
+	}
+	return clients
+}
+
+func validHash(h string) bool {
+	h = strings.TrimPrefix(h, "sha256:")
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(h[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) groups(clients map[string]bool) {
+	for name, ids := range v.cfg.Groups {
+		p := "groups." + name
+		if name == "" || strings.ContainsAny(name, ": /") {
+			v.addf(p, "group names may not contain ':', '/' or spaces")
+		}
+		for k, id := range ids {
+			if !clients[id] {
+				v.addf(idx(p, k), "unknown client %s", id)
+			}
+		}
+	}
+}
+
+func (v *validator) rules(clients map[string]bool, services map[string]*Service) {
+	rules := make([]policies.Rule, len(v.cfg.Rules))
+	for i, r := range v.cfg.Rules {
+		p := idx("rules", i)
+		for k, c := range r.Clients {
+			if !strings.HasPrefix(c, "group:") && !clients[c] {
+				v.addf(idx(p+".clients", k), "unknown client %s", c)
+			}
+		}
+		for k, s := range r.Services {
+			if sub, ok := strings.CutSuffix(s, "/*"); ok {
+				if !v.hasRegistry(sub) {
+					v.addf(idx(p+".services", k), "unknown registry %s", sub)
+				}
+				continue
+			}
+			svc, known := services[s]
+			if !known {
+				v.addf(idx(p+".services", k), "unknown service %s", s)
+				continue
+			}
+			for m, method := range r.Methods {
+				if !contains(svc.Methods, method) {
+					v.addf(idx(p+".methods", m), "service %s does not declare %s", s, method)
+				}
+			}
+		}
+		rules[i] = PolicyRule(r)
+	}
+	if _, err := policies.Compile(rules, v.cfg.Groups); err != nil {
+		var ps policies.Problems
+		if errors.As(err, &ps) {
+			for _, pp := range ps {
+				v.addf(pp.Path(), "%s", pp.Msg)
+			}
+		} else {
+			v.addf("rules", "%v", err)
+		}
+	}
+}
+
+func (v *validator) hasRegistry(id string) bool {
+	for _, r := range v.cfg.Registries {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// PolicyRule converts a configured rule to the policy engine's form.
+func PolicyRule(r Rule) policies.Rule {
+	return policies.Rule{ID: r.ID, Clients: r.Clients, Services: r.Services, Methods: r.Methods,
+		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights}
+}

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/govbus/govbus/policies"
+)
+
+// NewExchangeEndpoint builds the inbound chain of an exchange, outermost
+// first: authenticate → route → decide policy → read body → adapter.
+// This is the one place where the order of these concerns is decided.
+// The endpoint takes a *Request and returns a *Response; failures are
+// *Error values.
+func NewExchangeEndpoint() endpoint.Endpoint {
+	return endpoint.Chain(
+		authenticate,
+		route,
+		decide,
+		readBody,
+	)(forward)
+}
+
+// NewMetaEndpoint builds the chain of the metaservices that need the
+// caller's identity but no policy rule: authenticate → serve.
+func NewMetaEndpoint(serve endpoint.Endpoint) endpoint.Endpoint {
+	return authenticate(serve)
+}
+
+// authenticate proves the claimed X-Road-Client with the credential.
+func authenticate(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		if err := req.Snapshot.Authenticator.Authenticate(req.ClientKey, req.Credential); err != nil {
+			return nil, err
+		}
+		SummaryFrom(ctx).Client = req.ClientKey
+		return next(ctx, req)
+	}
+}
+
+// route finds the service and checks that it declares the method.
+func route(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		r, ok := req.Snapshot.Routes[req.ServiceKey]
+		if !ok {
+			return nil, Errorf(CodeUnknownService, "no such service is registered")
+		}
+		s := SummaryFrom(ctx)
+		s.Service, s.Registry = r.ServiceKey, r.Registry
+		if !r.AllowsMethod(req.Method) {
+			return nil, &Error{Code: CodeMethodNotAllowed, Message: "the service does not declare this method", Allow: r.Methods}
+		}
+		req.Route = r
+		return next(ctx, req)
+	}
+}
+
+// decide asks the policy; default deny.
+func decide(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		d := req.Snapshot.Policy.Decide(policies.Query{
+			Client: req.ClientKey, Service: req.ServiceKey, Method: req.Method,
+			Path: req.Target.Path, Purpose: req.Purpose,
+		})
+		req.Decision = d
+		switch d.Effect {
+		case policies.Allow:
+			SummaryFrom(ctx).RuleID = d.RuleID
+			return next(ctx, req)
+		case policies.PurposeRequired:
+			return nil, Errorf(CodePurposeRequired, "X-Road-Purpose is missing or not among the purposes the agreement allows")
+		default:
+			return nil, Errorf(CodeAccessDenied, "no policy rule allows this client to make this call")
+		}
+	}
+}
+
+// bufPool recycles request and response body buffers.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// GetBuffer returns an empty buffer from the shared body pool.
+func GetBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+// PutBuffer returns b to the pool; very large buffers are dropped.
+func PutBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// readBody reads the request body within the service's limit.
+func readBody(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		limit := req.Route.MaxRequestBytes
+		if req.ContentLength > limit {
+			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
+		}
+		if req.Body == nil || req.ContentLength == 0 {
+			return next(ctx, req)
+		}
+		buf := GetBuffer()
+		defer PutBuffer(buf)
+		n, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, Errorf(CodePayloadTooLarge, "request body over the limit")
+			}
+			return nil, Wrap(CodeBadRequest, err, "reading the request body failed")
+		}
+		if n > limit {
+			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
+		}
+		req.BodyBytes = buf.Bytes()
+		return next(ctx, req)
+	}
+}
+
+// forward sends the exchange to the registry's adapter under the service's
+// deadline and computes the request hash of what was forwarded.
+func forward(ctx context.Context, request any) (any, error) {
+	req := request.(*Request)
+	r := req.Route
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	out := &Outbound{
+		Method: req.Method, Path: req.Target.Path, RawQuery: req.Target.RawQuery,
+		Header: outboundHeader(req), Body: req.BodyBytes, Route: r,
+	}
+	resp, err := r.Adapter.Exchange(ctx, out)
+	if err != nil {
+		return nil, classify(ctx, err)
+	}
+	resp.RequestHash = RequestHash(req.Method, resp.Forwarded, req.BodyBytes)
+	resp.Request = req
+	return resp, nil
+}
+
+// RequestHash returns the X-Road-Request-Hash of a forwarded request:
+// base64(SHA-512(METHOD SP path-and-query LF body)).
+func RequestHash(method, pathAndQuery string, body []byte) string {
+	h := sha512.New()
+	h.Write([]byte(method))
+	h.Write([]byte{' '})
+	h.Write([]byte(pathAndQuery))
+	h.Write([]byte{'\n'})
+	h.Write(body)
+	var sum [sha512.Size]byte
+	return base64.StdEncoding.EncodeToString(h.Sum(sum[:0]))
+}
+
+// classify turns an adapter failure without a code into one.
+func classify(ctx context.Context, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Wrap(CodeRegistryTimeout, err, "the registry did not answer in time")
+	}
+	return Wrap(CodeRegistryUnavailable, err, "the registry could not be reached")
+}

@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/govbus/govbus/policies"
+)
+
+// Request is one consumer request, as decoded by the transport and then
+// completed by the steps of the chain.
+type Request struct {
+	// Received is when govbus read the request head.
+	Received time.Time
+	// RequestID is govbus's own id of this exchange (X-Road-Request-Id).
+	RequestID string
+	// MessageID is the consumer's X-Road-Id, or a generated UUID.
+	MessageID string
+	// Client is the claimed client, proven by Credential.
+	Client ClientID
+	// ClientKey is Client in canonical string form.
+	ClientKey string
+	Target    Target
+	// ServiceKey is Target.Service in canonical string form.
+	ServiceKey string
+	Method     string
+	// Header holds the end-to-end headers to forward, already filtered.
+	Header http.Header
+	// Body is the request body as received; BodyBytes is set once it has
+	// been read (within the service's limit) by the chain.
+	Body          io.Reader
+	ContentLength int64
+	BodyBytes     []byte
+	UserID        string
+	Issue         string
+	Purpose       string
+	Credential    Credential
+	// RemoteIP is the consumer's address, sent on as X-Forwarded-For.
+	RemoteIP string
+	// TraceParent and TraceState are the consumer's W3C trace context.
+	TraceParent, TraceState string
+	// Route and Decision are set by the route and policy steps.
+	Route    *Route
+	Decision policies.Decision
+	// Snapshot is the configuration this exchange runs under from start to
+	// end, even when a reload swaps it meanwhile.
+	Snapshot *Snapshot
+}
+
+// Credential is what the consumer presented to prove its identity.
+type Credential struct {
+	// APIKey is the bearer key from Authorization, if any.
+	APIKey string
+	// Certificate is the verified TLS client certificate, if any.
+	Certificate *x509.Certificate
+}
+
+// Outbound is what an adapter sends to a registry.
+type Outbound struct {
+	Method string
+	// Path is the path after the service code, still percent-encoded.
+	Path     string
+	RawQuery string
+	// Header holds end-to-end headers plus govbus's own X-Road-* headers.
+	Header http.Header
+	Body   []byte
+	// Service is the route of the called service.
+	Route *Route
+}
+
+// Response is a registry's answer.
+type Response struct {
+	Status int
+	// Header holds the registry's end-to-end headers (filtered by the
+	// transport before they reach the consumer).
+	Header http.Header
+	Body   []byte
+	// Forwarded is the path-and-query as sent to the registry, the input of
+	// X-Road-Request-Hash together with the method and body.
+	Forwarded string
+	// RequestHash is the X-Road-Request-Hash of the forwarded request.
+	RequestHash string
+	// Request is the exchange this answers; nil for metaservices.
+	Request *Request
+	// Release, when set, returns Body's buffer to its pool once the answer
+	// has been written.
+	Release func()
+}
+
+// Adapter carries an exchange to one registry. Implementations return a
+// *Response for every answer the registry gave (any status) and an *Error
+// with CodeRegistryUnavailable, CodeRegistryTimeout, CodeRegistryBusy,
+// CodeCircuitOpen or CodeInternalError when there was none.
+type Adapter interface {
+	Exchange(ctx context.Context, out *Outbound) (*Response, error)
+}
+
+// Route is a service as govbus knows it: where it lives and its limits.
+type Route struct {
+	Service    ServiceID
+	ServiceKey string
+	// Registry is the providing subsystem's id in canonical form.
+	Registry string
+	// Methods are the HTTP methods the service declares.
+	Methods []string
+	// Paths are the path templates the service declares (for listMethods).
+	Paths []string
+	// Timeout covers the whole call to the registry.
+	Timeout time.Duration
+	// MaxRequestBytes limits the request body.
+	MaxRequestBytes int64
+	// OpenAPI is the service description served by getOpenAPI, if any.
+	OpenAPI []byte
+	Adapter Adapter
+}
+
+// AllowsMethod reports whether the service declares method.
+func (r *Route) AllowsMethod(method string) bool {
+	for _, m := range r.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}

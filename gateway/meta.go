@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-kit/kit/endpoint"
+)
+
+// The JSON shapes of the GovStack IM directory services API
+// (specs/GovStack_IM_Directory_Services_API.yaml).
+type (
+	clientList struct {
+		Member []clientDetails `json:"member"`
+	}
+	clientDetails struct {
+		Name string   `json:"name"`
+		ID   objectID `json:"id"`
+	}
+	objectID struct {
+		ObjectType      string `json:"objectType"`
+		InstanceID      string `json:"instanceId"`
+		MemberClass     string `json:"memberClass"`
+		MemberCode      string `json:"memberCode"`
+		ApplicationCode string `json:"applicationCode,omitempty"`
+	}
+	serviceList struct {
+		Member []serviceDetails `json:"member"`
+	}
+	serviceDetails struct {
+		ObjectType      string       `json:"objectType"`
+		ServiceType     string       `json:"serviceType"`
+		InstanceID      string       `json:"instanceId"`
+		MemberClass     string       `json:"memberClass"`
+		MemberCode      string       `json:"memberCode"`
+		ApplicationCode string       `json:"applicationCode"`
+		ServiceCode     string       `json:"serviceCode"`
+		EndpointList    endpointList `json:"endpointList"`
+	}
+	endpointList struct {
+		Member []endpointDetails `json:"member"`
+	}
+	endpointDetails struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+	}
+)
+
+// jsonResponse returns a 200 JSON answer.
+func jsonResponse(v any) (*Response, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, Wrap(CodeInternalError, err, "encoding the answer failed")
+	}
+	return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: b}, nil
+}
+
+// listClients serves the directory of members and subsystems; it needs no
+// identity. ?instanceId=X limits it to one instance.
+func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	SummaryFrom(ctx).Service = "listClients"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.encodeError(ctx, &Error{Code: CodeMethodNotAllowed, Message: "listClients is GET only", Allow: []string{http.MethodGet}}, w)
+		return
+	}
+	q, err := url.ParseQuery(ctx.Value(inboundKey{}).(*inbound).target.RawQuery)
+	if err != nil {
+		h.encodeError(ctx, Wrap(CodeBadRequest, err, "malformed query"), w)
+		return
+	}
+	instance := q.Get("instanceId")
+	list := clientList{Member: []clientDetails{}}
+	for _, m := range h.opts.Holder.Load().Members {
+		parts := strings.SplitN(m.ID, "/", 3)
+		if len(parts) != 3 || instance != "" && parts[0] != instance {
+			continue
+		}
+		id := objectID{ObjectType: "MEMBER", InstanceID: parts[0], MemberClass: parts[1], MemberCode: parts[2]}
+		list.Member = append(list.Member, clientDetails{Name: m.Name, ID: id})
+		for _, sub := range m.Subsystems {
+			id.ObjectType, id.ApplicationCode = "APPLICATION", sub
+			list.Member = append(list.Member, clientDetails{Name: m.Name, ID: id})
+		}
+	}
+	resp, err := jsonResponse(list)
+	if err != nil {
+		h.encodeError(ctx, err, w)
+		return
+	}
+	_ = h.encodeResponse(ctx, w, resp)
+}
+
+// listMethods serves listMethods (allowed=false) or allowedMethods
+// (allowed=true: only what the caller's policy allows).
+func listMethods(allowed bool) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		q, err := url.ParseQuery(req.Target.RawQuery)
+		if err != nil {
+			return nil, Wrap(CodeBadRequest, err, "malformed query")
+		}
+		only := q.Get("serviceId")
+		sub := req.Target.Service.ClientID
+		list := serviceList{Member: []serviceDetails{}}
+		for _, r := range req.Snapshot.Subsystems[sub.String()] {
+			if only != "" && only != r.Service.Code && only != r.ServiceKey {
+				continue
+			}
+			var eps []endpointDetails
+			if allowed {
+				eps = allowedEndpoints(req.Snapshot.Policy, req.ClientKey, r)
+				if len(eps) == 0 {
+					continue
+				}
+			} else {
+				eps = declaredEndpoints(r)
+			}
+			list.Member = append(list.Member, serviceDetails{
+				ObjectType: "SERVICE", ServiceType: "REST",
+				InstanceID: sub.Instance, MemberClass: sub.MemberClass, MemberCode: sub.MemberCode,
+				ApplicationCode: sub.Subsystem, ServiceCode: r.Service.Code,
+				EndpointList: endpointList{Member: eps},
+			})
+		}
+		return jsonResponse(list)
+	}
+}
+
+// declaredEndpoints lists every method × path template a service declares.
+func declaredEndpoints(r *Route) []endpointDetails {
+	eps := []endpointDetails{}
+	paths := r.Paths
+	if len(paths) == 0 {
+		paths = []string{"/**"}
+	}
+	for _, m := range r.Methods {
+		for _, p := range paths {
+			eps = append(eps, endpointDetails{Method: m, Path: p})
+		}
+	}
+	return eps
+}
+
+// allowedEndpoints lists the method × path pairs that the caller's grants
+// open on a service.
+func allowedEndpoints(p Policy, client string, r *Route) []endpointDetails {
+	var eps []endpointDetails
+	for _, g := range p.Allows(client, r.ServiceKey) {
+		methods := r.Methods
+		if len(g.Methods) > 0 {
+			methods = g.Methods
+		}
+		paths := g.Paths
+		if len(paths) == 0 {
+			paths = r.Paths
+		}
+		if len(paths) == 0 {
+			paths = []string{"/**"}
+		}
+		for _, m := range methods {
+			if !r.AllowsMethod(m) {
+				continue
+			}
+			for _, path := range paths {
+				e := endpointDetails{Method: m, Path: path}
+				if !slices.Contains(eps, e) {
+					eps = append(eps, e)
+				}
+			}
+		}
+	}
+	return eps
+}
+
+// getOpenAPI serves the OpenAPI description of ?serviceCode=X.
+func getOpenAPI(ctx context.Context, request any) (any, error) {
+	req := request.(*Request)
+	q, err := url.ParseQuery(req.Target.RawQuery)
+	if err != nil {
+		return nil, Wrap(CodeBadRequest, err, "malformed query")
+	}
+	code := q.Get("serviceCode")
+	if code == "" {
+		return nil, Errorf(CodeBadRequest, "query parameter serviceCode is required")
+	}
+	svc := ServiceID{ClientID: req.Target.Service.ClientID, Code: code}
+	if !validCode(code) {
+		return nil, Errorf(CodeBadRequest, "malformed service code")
+	}
+	r, ok := req.Snapshot.Routes[svc.String()]
+	if !ok {
+		return nil, Errorf(CodeUnknownService, "no such service is registered")
+	}
+	if len(r.OpenAPI) == 0 {
+		return nil, Errorf(CodeUnknownService, "the service has no OpenAPI description")
+	}
+	ct := "text/yaml"
+	if bytes.HasPrefix(bytes.TrimSpace(r.OpenAPI), []byte("{")) {
+		ct = "application/json"
+	}
+	return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {ct}}, Body: r.OpenAPI}, nil
+}

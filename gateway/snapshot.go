@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"sync/atomic"
+
+	"github.com/govbus/govbus/policies"
+)
+
+// Authenticator proves that a credential belongs to the claimed client.
+// It returns a CodeUnauthenticated *Error when it does not: no credential,
+// an unknown one, or one registered for another client.
+type Authenticator interface {
+	Authenticate(client string, cred Credential) error
+}
+
+// Policy decides whether a client may make a call (default deny).
+type Policy interface {
+	Decide(q policies.Query) policies.Decision
+	Allows(client, service string) []policies.Grant
+}
+
+// Member is an entry of the directory served by listClients.
+type Member struct {
+	// ID is INSTANCE/MEMBERCLASS/MEMBERCODE.
+	ID   string
+	Name string
+	// Subsystems are the member's subsystem codes.
+	Subsystems []string
+}
+
+// Snapshot is one immutable configuration of a running node: what an
+// exchange needs to authenticate, route and decide. A reload builds a new
+// Snapshot and swaps it in; exchanges keep the one they started with.
+type Snapshot struct {
+	// Version names the configuration (e.g. a hash of the file).
+	Version       string
+	Routes        map[string]*Route
+	Subsystems    map[string][]*Route
+	Members       []Member
+	Authenticator Authenticator
+	Policy        Policy
+	// KnownClients holds every configured client id (metrics use it to
+	// bound label values).
+	KnownClients map[string]bool
+}
+
+// Holder holds the current Snapshot; safe for concurrent use.
+type Holder struct{ p atomic.Pointer[Snapshot] }
+
+// NewHolder returns a Holder with s current.
+func NewHolder(s *Snapshot) *Holder {
+	h := &Holder{}
+	h.p.Store(s)
+	return h
+}
+
+// Load returns the current Snapshot.
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Store makes s current.
+func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }

@@ -1,0 +1,134 @@
+package gateway
+
+import "strings"
+
+// MaxTargetLen is the longest request target govbus accepts (8 KiB);
+// longer ones are CodeURITooLong.
+const MaxTargetLen = 8 << 10
+
+// TargetKind tells what a request target addresses.
+type TargetKind uint8
+
+// Kinds of request target.
+const (
+	// TargetService is an exchange: /r1/{serviceId}[/{path}].
+	TargetService TargetKind = iota + 1
+	// TargetMeta is a metaservice of a subsystem: /r1/{subsystemId}/{name}.
+	TargetMeta
+	// TargetListClients is the directory: /listClients.
+	TargetListClients
+)
+
+// Metaservice names, as in the X-Road REST metaservice protocol.
+const (
+	MetaListMethods    = "listMethods"
+	MetaAllowedMethods = "allowedMethods"
+	MetaGetOpenAPI     = "getOpenAPI"
+)
+
+// Target is a parsed request target.
+type Target struct {
+	Kind TargetKind
+	// Service is the addressed service (TargetService) or, with an empty
+	// Code, the addressed subsystem (TargetMeta).
+	Service ServiceID
+	// Meta is the metaservice name for TargetMeta.
+	Meta string
+	// Path is the path after the service code exactly as received (still
+	// percent-encoded): "" or starting with "/". It is forwarded unchanged.
+	Path string
+	// RawQuery is the query as received, without '?'.
+	RawQuery string
+}
+
+// ParseTarget parses the raw request target (origin form) of a consumer
+// request. It never cleans or rewrites the path: every part of the service
+// id is percent-decoded once, and in the path after the service code a "."
+// or ".." segment (literal or encoded), an encoded '/' or '\', a literal '\'
+// or a broken percent-encoding is refused.
+// Errors are *Error with CodeURITooLong, CodeBadRequest or, for a target that
+// names nothing govbus serves, CodeUnknownService.
+func ParseTarget(raw string) (Target, error) {
+	if len(raw) > MaxTargetLen {
+		return Target{}, Errorf(CodeURITooLong, "request target longer than %d bytes", MaxTargetLen)
+	}
+	if raw == "" || raw[0] != '/' {
+		return Target{}, Errorf(CodeBadRequest, "request target must be an absolute path")
+	}
+	path, query := raw, ""
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		path, query = raw[:i], raw[i+1:]
+	}
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		return Target{}, Errorf(CodeBadRequest, "request target must not contain a fragment")
+	}
+	if path == "/listClients" {
+		return Target{Kind: TargetListClients, RawQuery: query}, nil
+	}
+	rest, ok := strings.CutPrefix(path, "/r1/")
+	if !ok {
+		return Target{}, Errorf(CodeUnknownService, "no such endpoint; exchanges are /r1/{serviceId}[/{path}]")
+	}
+	var parts [5]string
+	for i := 0; i < 5; i++ {
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			if i < 4 {
+				return Target{}, Errorf(CodeBadRequest, "malformed service identifier: want /r1/INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM/SERVICECODE")
+			}
+			parts[i], rest = rest, ""
+			break
+		}
+		parts[i], rest = rest[:j], rest[j:]
+		if i < 4 {
+			rest = rest[1:]
+		}
+	}
+	// rest is now "" or "/..." (the path after the service code).
+	if rest == "" {
+		switch parts[4] {
+		case MetaListMethods, MetaAllowedMethods, MetaGetOpenAPI:
+			sub, err := serviceFromParts([5]string{parts[0], parts[1], parts[2], parts[3], "x"})
+			if err != nil {
+				return Target{}, err
+			}
+			sub.Code = ""
+			return Target{Kind: TargetMeta, Service: sub, Meta: parts[4], RawQuery: query}, nil
+		}
+	}
+	svc, err := serviceFromParts(parts)
+	if err != nil {
+		return Target{}, err
+	}
+	if err := checkPath(rest); err != nil {
+		return Target{}, err
+	}
+	return Target{Kind: TargetService, Service: svc, Path: rest, RawQuery: query}, nil
+}
+
+// checkPath refuses traversal and separator tricks in the forwarded path.
+func checkPath(p string) error {
+	for p != "" {
+		p = p[1:] // skip '/'
+		seg := p
+		if j := strings.IndexByte(p, '/'); j >= 0 {
+			seg, p = p[:j], p[j:]
+		} else {
+			p = ""
+		}
+		if strings.IndexByte(seg, '\\') >= 0 {
+			return Errorf(CodeBadRequest, "backslash in path")
+		}
+		dec, ok := unescapePart(seg)
+		if !ok {
+			return Errorf(CodeBadRequest, "malformed percent-encoding in path")
+		}
+		if dec == "." || dec == ".." {
+			return Errorf(CodeBadRequest, "dot segment in path")
+		}
+		if strings.ContainsAny(dec, "/\\") {
+			return Errorf(CodeBadRequest, "encoded slash or backslash in path")
+		}
+	}
+	return nil
+}

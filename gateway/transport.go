@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+	"github.com/google/uuid"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[Code]int{
+	CodeBadRequest:          http.StatusBadRequest,
+	CodeUnauthenticated:     http.StatusUnauthorized,
+	CodeAccessDenied:        http.StatusForbidden,
+	CodePurposeRequired:     http.StatusForbidden,
+	CodeUnknownService:      http.StatusNotFound,
+	CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	CodePayloadTooLarge:     http.StatusRequestEntityTooLarge,
+	CodeURITooLong:          http.StatusRequestURITooLong,
+	CodeRateLimited:         http.StatusTooManyRequests,
+	CodeCircuitOpen:         http.StatusServiceUnavailable,
+	CodeRegistryBusy:        http.StatusServiceUnavailable,
+	CodeRegistryUnavailable: http.StatusBadGateway,
+	CodeRegistryTimeout:     http.StatusGatewayTimeout,
+	CodeLoggingFailed:       http.StatusServiceUnavailable,
+	CodeInternalError:       http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for an error code (500 for unknown ones).
+func StatusOf(c Code) int {
+	if s, ok := statusOf[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Options configure the consumer-facing handler.
+type Options struct {
+	// Holder supplies the configuration each exchange runs under. Required.
+	Holder *Holder
+	// Logger receives one line per error answer; nil discards.
+	Logger *slog.Logger
+	// NewID returns fresh UUIDs; nil uses random (version 4) UUIDs.
+	NewID func() string
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the consumer API of DESIGN.md §3 on one listener.
+type Handler struct {
+	opts      Options
+	exchange  *kithttp.Server
+	meta      map[string]*kithttp.Server
+	logger    *slog.Logger
+	errorsEnc kithttp.ErrorEncoder
+}
+
+// NewHandler returns the consumer-facing handler.
+func NewHandler(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.NewID == nil {
+		opts.NewID = func() string { return uuid.NewString() }
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, logger: opts.Logger}
+	h.errorsEnc = h.encodeError
+	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(h.errorsEnc)}
+	h.exchange = kithttp.NewServer(NewExchangeEndpoint(), h.decode, h.encodeResponse, serverOpts...)
+	h.meta = map[string]*kithttp.Server{}
+	for name, ep := range map[string]endpoint.Endpoint{
+		MetaListMethods:    listMethods(false),
+		MetaAllowedMethods: listMethods(true),
+		MetaGetOpenAPI:     getOpenAPI,
+	} {
+		h.meta[name] = kithttp.NewServer(NewMetaEndpoint(ep), h.decode, h.encodeResponse, serverOpts...)
+	}
+	return h
+}
+
+type inboundKey struct{}
+
+// inbound is what ServeHTTP learns before the go-kit server runs.
+type inbound struct {
+	target Target
+	xml    bool // the consumer prefers XML error bodies
+}
+
+// wantsXML reports whether errors should be XML rather than JSON.
+func wantsXML(ctx context.Context) bool {
+	in, ok := ctx.Value(inboundKey{}).(*inbound)
+	return ok && in.xml
+}
+
+// prefersXML reads an Accept header: XML when it names an XML type and no
+// JSON one.
+func prefersXML(accept string) bool {
+	return strings.Contains(accept, "xml") && !strings.Contains(accept, "json")
+}
+
+// ServeHTTP parses the raw request target itself (nothing cleans or
+// redirects it first) and dispatches to the exchange or a metaservice.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in := &inbound{xml: prefersXML(r.Header.Get("Accept"))}
+	ctx = context.WithValue(ctx, inboundKey{}, in)
+	if r.Method == http.MethodTrace || r.Method == http.MethodConnect {
+		h.encodeError(ctx, &Error{Code: CodeMethodNotAllowed, Message: r.Method + " is not served"}, w)
+		return
+	}
+	var err error
+	if in.target, err = ParseTarget(r.RequestURI); err != nil {
+		h.encodeError(ctx, err, w)
+		return
+	}
+	t := &in.target
+	r = r.WithContext(ctx)
+	switch t.Kind {
+	case TargetListClients:
+		h.listClients(w, r)
+	case TargetMeta:
+		SummaryFrom(ctx).Service = t.Meta
+		h.meta[t.Meta].ServeHTTP(w, r)
+	default:
+		h.exchange.ServeHTTP(w, r)
+	}
+}
+
+// decode reads the request head into a *Request. The body is read later,
+// by the chain, once the caller is known to be allowed.
+func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
+	t := &ctx.Value(inboundKey{}).(*inbound).target
+	claimed, err := claimedClient(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	client, err := ParseClientID(claimed)
+	if err != nil {
+		return nil, err
+	}
+	req := &Request{
+		Received: h.opts.Now(), RequestID: h.opts.NewID(), Client: client, ClientKey: claimed,
+		Target: *t, Method: r.Method, Body: r.Body, ContentLength: r.ContentLength,
+		Snapshot: h.opts.Holder.Load(),
+	}
+	if t.Kind == TargetService {
+		req.ServiceKey = t.Service.String()
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{
+		{HeaderID, &req.MessageID}, {HeaderUserID, &req.UserID}, {HeaderIssue, &req.Issue},
+		{HeaderPurpose, &req.Purpose}, {"Traceparent", &req.TraceParent}, {"Tracestate", &req.TraceState},
+	} {
+		if *f.dst, err = single(r.Header, f.name); err != nil {
+			return nil, err
+		}
+		if len(*f.dst) > 1024 {
+			return nil, Errorf(CodeBadRequest, "header %s is longer than 1024 bytes", f.name)
+		}
+	}
+	if req.MessageID == "" {
+		req.MessageID = h.opts.NewID()
+	}
+	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		req.Credential.APIKey = strings.TrimSpace(auth[7:])
+	}
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		req.Credential.Certificate = r.TLS.VerifiedChains[0][0]
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		req.RemoteIP = host
+	}
+	req.Header = endToEnd(r.Header, 10)
+	return req, nil
+}
+
+// encodeResponse writes a registry's answer, or a metaservice's.
+func (h *Handler) encodeResponse(ctx context.Context, w http.ResponseWriter, response any) error {
+	resp := response.(*Response)
+	if resp.Release != nil {
+		defer resp.Release()
+	}
+	wh := w.Header()
+	responseHeader(wh, resp.Header)
+	if req := resp.Request; req != nil {
+		wh[HeaderID] = []string{req.MessageID}
+		wh[HeaderRequestID] = []string{req.RequestID}
+		wh[HeaderClient] = []string{req.ClientKey}
+		wh[HeaderService] = []string{req.ServiceKey}
+		if resp.RequestHash != "" {
+			wh[HeaderRequestHash] = []string{resp.RequestHash}
+		}
+	}
+	wh["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	SummaryFrom(ctx).Status = resp.Status
+	w.WriteHeader(resp.Status)
+	_, err := w.Write(resp.Body)
+	return err
+}
+
+// errorBody is the JSON (or XML) body of an error answer.
+type errorBody struct {
+	XMLName xml.Name `json:"-" xml:"error"`
+	Type    string   `json:"type" xml:"type"`
+	Message string   `json:"message" xml:"message"`
+	Detail  string   `json:"detail" xml:"detail"`
+}
+
+// encodeError writes an error raised by govbus itself.
+func (h *Handler) encodeError(ctx context.Context, err error, w http.ResponseWriter) {
+	e := AsError(err)
+	if errors.Is(err, context.Canceled) {
+		e = Wrap(CodeInternalError, err, "the consumer went away")
+	}
+	status := StatusOf(e.Code)
+	detail := h.opts.NewID()
+	s := SummaryFrom(ctx)
+	s.Code, s.Status, s.ErrorID, s.Cause = e.Code, status, detail, err
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	h.logger.LogAttrs(ctx, level, "exchange refused",
+		slog.String("type", string(e.Code)), slog.String("detail", detail),
+		slog.String("client", s.Client), slog.String("service", s.Service),
+		slog.String("cause", e.Error()))
+	wh := w.Header()
+	wh.Set(HeaderError, string(e.Code))
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		wh.Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
+	if len(e.Allow) > 0 {
+		wh.Set("Allow", strings.Join(e.Allow, ", "))
+	}
+	body := errorBody{Type: string(e.Code), Message: e.Message, Detail: detail}
+	var b []byte
+	if wantsXML(ctx) {
+		wh.Set("Content-Type", "application/xml; charset=utf-8")
+		b, _ = xml.Marshal(body)
+	} else {
+		wh.Set("Content-Type", "application/json; charset=utf-8")
+		b, _ = json.Marshal(body)
+	}
+	wh.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

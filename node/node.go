@@ -1,0 +1,190 @@
+// Package node assembles a running govbus node from a configuration: it
+// builds the adapters, the authenticator and the policy engine into a
+// gateway.Snapshot, the unit that a reload swaps atomically.
+package node
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+
+	"github.com/govbus/govbus/adapters/rest"
+	"github.com/govbus/govbus/authn"
+	"github.com/govbus/govbus/config"
+	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/policies"
+)
+
+// Options are the dependencies of Build.
+type Options struct {
+	// Logger receives adapter lines; nil discards.
+	Logger *slog.Logger
+	// WrapTransport, when set, wraps each registry's per-attempt transport.
+	WrapTransport func(registry string, rt http.RoundTripper) http.RoundTripper
+}
+
+// Build turns a validated configuration into a Snapshot.
+func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &gateway.Snapshot{
+		Version:      cfg.Version,
+		Routes:       map[string]*gateway.Route{},
+		Subsystems:   map[string][]*gateway.Route{},
+		KnownClients: map[string]bool{},
+	}
+	for i := range cfg.Registries {
+		if err := addRegistry(s, cfg, &cfg.Registries[i], opts); err != nil {
+			return nil, err
+		}
+	}
+	clients := make([]authn.Client, 0, len(cfg.Clients))
+	for _, c := range cfg.Clients {
+		s.KnownClients[c.ID] = true
+		ac := authn.Client{ID: c.ID, None: c.Auth.None, KeyHashes: c.Auth.APIKeys}
+		for _, ci := range c.Auth.Certificates {
+			ac.Certificates = append(ac.Certificates, authn.CertIdentity{SHA256: ci.SHA256, Subject: ci.Subject})
+		}
+		clients = append(clients, ac)
+	}
+	auth, err := authn.New(clients)
+	if err != nil {
+		return nil, err
+	}
+	s.Authenticator = auth
+	rules := make([]policies.Rule, len(cfg.Rules))
+	for i, r := range cfg.Rules {
+		rules[i] = config.PolicyRule(r)
+	}
+	engine, err := policies.Compile(rules, cfg.Groups)
+	if err != nil {
+		return nil, fmt.Errorf("compiling policy rules: %w", err)
+	}
+	s.Policy = engine
+	s.Members = members(cfg)
+	return s, nil
+}
+
+func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, opts Options) error {
+	rc := rest.Config{
+		Registry: r.ID,
+		Auth:     rest.Auth{Type: r.Auth.Type, Header: r.Auth.Header, Value: r.Auth.Value, Username: r.Auth.Username},
+		RetryMax: *r.Retry.Max, RetryWaitMin: r.Retry.WaitMin.D(), RetryWaitMax: r.Retry.WaitMax.D(),
+		ConnectTimeout:      r.Pool.ConnectTimeout.D(),
+		MaxIdleConnsPerHost: r.Pool.MaxIdleConnsPerHost, MaxConnsPerHost: r.Pool.MaxConnsPerHost,
+		IdleConnTimeout:  r.Pool.IdleConnTimeout.D(),
+		MaxResponseBytes: int64(r.MaxResponseBytes),
+		Logger:           opts.Logger,
+	}
+	if rc.RetryMax == 0 {
+		rc.RetryMax = -1
+	}
+	for _, e := range r.Endpoints {
+		u, err := url.Parse(e)
+		if err != nil {
+			return fmt.Errorf("registry %s: %w", r.ID, err)
+		}
+		rc.Endpoints = append(rc.Endpoints, u)
+	}
+	tlsCfg, err := upstreamTLS(cfg, r.TLS)
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", r.ID, err)
+	}
+	rc.TLS = tlsCfg
+	if opts.WrapTransport != nil {
+		id := r.ID
+		rc.Wrap = func(rt http.RoundTripper) http.RoundTripper { return opts.WrapTransport(id, rt) }
+	}
+	adapter, err := rest.New(rc)
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", r.ID, err)
+	}
+	for _, svc := range r.Services {
+		id, err := gateway.ParseServiceID(r.ID + "/" + svc.Code)
+		if err != nil {
+			return fmt.Errorf("registry %s: %w", r.ID, err)
+		}
+		route := &gateway.Route{
+			Service: id, ServiceKey: id.String(), Registry: r.ID,
+			Methods: svc.Methods, Paths: svc.Paths, Timeout: svc.Timeout.D(),
+			MaxRequestBytes: int64(svc.MaxRequestBytes), Adapter: adapter,
+		}
+		if svc.OpenAPI != "" {
+			if route.OpenAPI, err = os.ReadFile(cfg.File(svc.OpenAPI)); err != nil {
+				return fmt.Errorf("service %s: reading OpenAPI: %w", route.ServiceKey, err)
+			}
+		}
+		s.Routes[route.ServiceKey] = route
+		s.Subsystems[r.ID] = append(s.Subsystems[r.ID], route)
+	}
+	return nil
+}
+
+// upstreamTLS builds the client TLS configuration toward a registry; nil
+// when nothing is configured (the system roots apply).
+func upstreamTLS(cfg *config.Config, t config.UpstreamTLS) (*tls.Config, error) {
+	if t == (config.UpstreamTLS{}) {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(cfg.File(t.CAFile))
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, errors.New("CA file holds no PEM certificate")
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.File(t.CertFile), cfg.File(t.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("loading client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// members builds the listClients directory: configured members with the
+// subsystems (registries and clients) they own.
+func members(cfg *config.Config) []gateway.Member {
+	out := make([]gateway.Member, 0, len(cfg.Members))
+	index := map[string]int{}
+	for _, m := range cfg.Members {
+		index[m.ID] = len(out)
+		out = append(out, gateway.Member{ID: m.ID, Name: m.Name})
+	}
+	add := func(id string) {
+		c, err := gateway.ParseClientID(id)
+		if err != nil {
+			return
+		}
+		i, ok := index[c.Member()]
+		if !ok {
+			index[c.Member()] = len(out)
+			i = len(out)
+			out = append(out, gateway.Member{ID: c.Member()})
+		}
+		for _, s := range out[i].Subsystems {
+			if s == c.Subsystem {
+				return
+			}
+		}
+		out[i].Subsystems = append(out[i].Subsystems, c.Subsystem)
+	}
+	for _, r := range cfg.Registries {
+		add(r.ID)
+	}
+	for _, c := range cfg.Clients {
+		add(c.ID)
+	}
+	return out
+}
