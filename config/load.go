@@ -1,13 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -96,15 +96,12 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, Proble
 	indexLines(&root, "", lines)
 	cfg := &Config{}
 	if len(root.Content) > 0 {
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		if err := enc.Encode(&root); err != nil {
-			ps = append(ps, Problem{Message: err.Error()})
+		checkFields(root.Content[0], reflect.TypeOf(cfg).Elem(), "", &ps)
+		if err := root.Decode(cfg); err != nil {
+			ps = append(ps, decodeProblems(err, &root)...)
 		}
-		dec := yaml.NewDecoder(&buf)
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil {
-			ps = append(ps, decodeProblems(err, data, &root)...)
+		if len(ps.Errors()) > 0 {
+			sortProblems(ps)
 			return nil, ps, ps
 		}
 	}
@@ -115,11 +112,15 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, Proble
 	v := &validator{cfg: cfg, lines: lines}
 	v.validate()
 	ps = append(ps, v.problems...)
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+	sortProblems(ps)
 	if len(ps.Errors()) > 0 {
 		return nil, ps, ps
 	}
 	return cfg, ps, nil
+}
+
+func sortProblems(ps Problems) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 }
 
 var lineRE = regexp.MustCompile(`line (\d+): `)
@@ -137,20 +138,57 @@ func yamlProblem(err error) Problem {
 
 // decodeProblems turns a decoding error (unknown fields, wrong types) into
 // problems with lines and, where the line names a key, its path.
-func decodeProblems(err error, _ []byte, root *yaml.Node) Problems {
+func decodeProblems(err error, root *yaml.Node) Problems {
+	msgs := []string{err.Error()}
 	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return Problems{yamlProblem(err)}
+	if errors.As(err, &te) {
+		msgs = te.Errors
 	}
 	paths := map[int]string{}
 	pathsByLine(root, "", paths)
 	var ps Problems
-	for _, e := range te.Errors {
-		p := yamlProblem(errors.New(e))
+	for _, m := range msgs {
+		p := yamlProblem(errors.New(m))
 		p.Path = paths[p.Line]
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// checkFields reports every mapping key that names no field of t, with its
+// line and path, walking the document alongside the Go types.
+func checkFields(n *yaml.Node, t reflect.Type, path string, ps *Problems) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		walk(n, path, func(c *yaml.Node, p string, _ int) { checkFields(c, t.Elem(), p, ps) })
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
+		walk(n, path, func(c *yaml.Node, p string, _ int) { checkFields(c, t.Elem(), p, ps) })
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if path != "" {
+				p = path + "." + p
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				*ps = append(*ps, Problem{Path: p, Line: k.Line, Message: "unknown field " + strconv.Quote(k.Value)})
+				continue
+			}
+			checkFields(n.Content[i+1], ft, p, ps)
+		}
+	}
 }
 
 // envRE matches ${NAME} and ${NAME:-default}.

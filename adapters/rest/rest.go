@@ -75,6 +75,36 @@ type Adapter struct {
 	transport *http.Transport
 	next      atomic.Uint32
 	authValue string
+	inFlight  atomic.Int64
+	lastErr   atomic.Pointer[failureNote]
+}
+
+// failureNote is the last failure seen, for /admin/status.
+type failureNote struct {
+	At    time.Time
+	Error string
+}
+
+// Status is what /admin/status shows of the adapter.
+type Status struct {
+	Kind      string           `json:"adapter"`
+	InFlight  int64            `json:"in_flight"`
+	Endpoints []EndpointStatus `json:"endpoints"`
+	LastError *failureNote     `json:"last_error,omitempty"`
+}
+
+// EndpointStatus is one endpoint's state.
+type EndpointStatus struct {
+	URL string `json:"url"`
+}
+
+// Status reports the adapter's state.
+func (a *Adapter) Status() any {
+	st := Status{Kind: "rest", InFlight: a.inFlight.Load(), LastError: a.lastErr.Load()}
+	for _, e := range a.cfg.Endpoints {
+		st.Endpoints = append(st.Endpoints, EndpointStatus{URL: e.Redacted()})
+	}
+	return st
 }
 
 var _ gateway.Adapter = (*Adapter)(nil)
@@ -170,6 +200,8 @@ func (a *Adapter) Close() { a.transport.CloseIdleConnections() }
 // is a *gateway.Error (CodeRegistryTimeout, CodeRegistryUnavailable or
 // CodeInternalError for an answer over the size limit).
 func (a *Adapter) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway.Response, error) {
+	a.inFlight.Add(1)
+	defer a.inFlight.Add(-1)
 	base := a.cfg.Endpoints[int(a.next.Add(1)-1)%len(a.cfg.Endpoints)]
 	u := *base
 	u.Path, u.RawPath = joinPath(base, out.Path)
@@ -196,7 +228,7 @@ func (a *Adapter) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, a.cfg.MaxResponseBytes+1))
 	if err != nil {
 		gateway.PutBuffer(buf)
-		return nil, a.failure(ctx, fmt.Errorf("reading the answer of %s: %w", a.cfg.Registry, err))
+		return nil, a.failure(ctx, fmt.Errorf("reading the answer: %w", err))
 	}
 	if n > a.cfg.MaxResponseBytes {
 		gateway.PutBuffer(buf)
@@ -226,15 +258,20 @@ func joinPath(base *url.URL, p string) (path, rawPath string) {
 	return dec, raw
 }
 
-// failure turns a transport error into a coded one.
+// failure turns a transport error into a coded one. The request URL is
+// cut from the cause: it may hold personal data, and causes reach logs.
 func (a *Adapter) failure(ctx context.Context, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	a.lastErr.Store(&failureNote{At: time.Now(), Error: err.Error()})
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return gateway.Wrap(gateway.CodeRegistryTimeout, err, "the registry did not answer in time")
 	case errors.Is(ctx.Err(), context.Canceled):
 		return ctx.Err()
 	}
-	a.cfg.Logger.Warn("registry unreachable", slog.String("registry", a.cfg.Registry), slog.String("error", err.Error()))
 	return gateway.Wrap(gateway.CodeRegistryUnavailable, err, "the registry could not be reached")
 }
 

@@ -1,0 +1,97 @@
+// Package admin serves the operators' listener: /admin/status (registries,
+// endpoints, in-flight counts, configuration version) and /admin/reload.
+// It is never mounted on the consumer port.
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/govbus/govbus/gateway"
+)
+
+// Options configure the admin handler.
+type Options struct {
+	// Node is the node's name.
+	Node string
+	// Version is govbus's build version.
+	Version string
+	// Started is when the process started.
+	Started time.Time
+	// Holder supplies the running configuration. Required.
+	Holder *gateway.Holder
+	// Reload re-reads the configuration; nil disables POST /admin/reload.
+	Reload func() error
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// statusReporter is implemented by adapters that can describe their state.
+type statusReporter interface{ Status() any }
+
+type registryStatus struct {
+	ID       string   `json:"id"`
+	Services []string `json:"services"`
+	State    any      `json:"state"`
+}
+
+type status struct {
+	Node          string           `json:"node"`
+	Version       string           `json:"version"`
+	ConfigVersion string           `json:"config_version"`
+	Started       time.Time        `json:"started"`
+	UptimeSeconds int64            `json:"uptime_seconds"`
+	Registries    []registryStatus `json:"registries"`
+}
+
+// Handler returns the admin listener's handler.
+func Handler(opts Options) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, _ *http.Request) {
+		snap := opts.Holder.Load()
+		st := status{Node: opts.Node, Version: opts.Version, ConfigVersion: snap.Version,
+			Started: opts.Started, UptimeSeconds: int64(opts.Now().Sub(opts.Started).Seconds())}
+		ids := make([]string, 0, len(snap.Subsystems))
+		for id := range snap.Subsystems {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			routes := snap.Subsystems[id]
+			rs := registryStatus{ID: id}
+			for _, r := range routes {
+				rs.Services = append(rs.Services, r.ServiceKey)
+			}
+			if sr, ok := routes[0].Adapter.(statusReporter); ok {
+				rs.State = sr.Status()
+			}
+			st.Registries = append(st.Registries, rs)
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST /admin/reload", func(w http.ResponseWriter, _ *http.Request) {
+		if opts.Reload == nil {
+			writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "reload is not enabled"})
+			return
+		}
+		if err := opts.Reload(); err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"config_version": opts.Holder.Load().Version})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,52 @@
+// Command govbus is the data-exchange bus: `govbus serve` runs a node,
+// `govbus check` validates a configuration file, `govbus hash-key` prints
+// the hash of an API key for the configuration, `govbus version` prints
+// the build.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: govbus <command> [flags]
+
+commands:
+  serve    -config FILE   run a node
+  check    -config FILE   validate a configuration file
+  hash-key [KEY]          print the sha256: hash of an API key (read from stdin without KEY)
+  version                 print the version
+`
+
+// run dispatches a command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
+	case "hash-key":
+		return hashKey(args[1:], os.Stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "govbus %s (%s)\n", version, runtime.Version())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "govbus: unknown command %q\n%s", args[0], usage)
+	return 2
+}

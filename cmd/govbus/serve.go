@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/govbus/govbus/admin"
+	"github.com/govbus/govbus/config"
+	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/node"
+	"github.com/govbus/govbus/observability"
+)
+
+// serve runs a node until SIGINT or SIGTERM.
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	drain := fs.Duration("drain", 15*time.Second, "how long in-flight exchanges may take to finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "govbus serve: -config FILE is required")
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "govbus serve: bad -log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+
+	cfg, problems, err := config.Load(*path, nil)
+	for _, p := range problems {
+		logger.Warn("configuration", slog.String("problem", p.String()))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "govbus serve: %s: configuration refused:\n%v\n", *path, err)
+		return 1
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	observability.BuildInfo(reg, version, runtime.Version())
+	configLoaded := observability.ConfigInfo(reg)
+	metrics := observability.NewMetrics(reg, nil)
+
+	snap, err := node.Build(cfg, node.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
+		return 1
+	}
+	presetMetrics(metrics, snap)
+	holder := gateway.NewHolder(snap)
+	configLoaded(time.Now())
+
+	var reloadMu sync.Mutex
+	reload := func() error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		next, _, err := config.Load(*path, nil)
+		if err != nil {
+			logger.Error("reload refused", slog.String("error", err.Error()))
+			return err
+		}
+		s, err := node.Build(next, node.Options{Logger: logger})
+		if err != nil {
+			logger.Error("reload refused", slog.String("error", err.Error()))
+			return err
+		}
+		holder.Store(s)
+		presetMetrics(metrics, s)
+		configLoaded(time.Now())
+		logger.Info("configuration reloaded", slog.String("version", s.Version))
+		return nil
+	}
+
+	consumer := metrics.Middleware(gateway.NewHandler(gateway.Options{Holder: holder, Logger: logger}))
+	var up atomic.Bool
+	ready := func() string {
+		if !up.Load() {
+			return "listeners not up"
+		}
+		return ""
+	}
+	l := cfg.Listeners
+	servers := []*listener{
+		{name: "consumer", addr: l.Consumer.Address, handler: consumer},
+		{name: "status", addr: l.Status.Address, handler: observability.StatusHandler(reg, ready)},
+		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
+			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
+		})},
+	}
+	if t := l.ConsumerTLS; t != nil {
+		tc, err := serverTLS(cfg, t)
+		if err != nil {
+			fmt.Fprintf(stderr, "govbus serve: consumer_tls: %v\n", err)
+			return 1
+		}
+		servers = append(servers, &listener{name: "consumer_tls", addr: t.Address, handler: consumer, tls: tc})
+	}
+	for _, s := range servers {
+		if err := s.listen(); err != nil {
+			fmt.Fprintf(stderr, "govbus serve: %s listener cannot listen on %s: %v\n", s.name, s.addr, unwrapOp(err))
+			for _, o := range servers {
+				o.close()
+			}
+			return 1
+		}
+	}
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		s.srv = &http.Server{
+			Handler: s.handler, ReadHeaderTimeout: l.ReadHeaderTimeout.D(), ReadTimeout: l.ReadTimeout.D(),
+			WriteTimeout: l.WriteTimeout.D(), IdleTimeout: l.IdleTimeout.D(), MaxHeaderBytes: int(l.MaxHeaderBytes),
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), TLSConfig: s.tls,
+		}
+		go func() { errc <- s.serve() }()
+		logger.Info("listening", slog.String("listener", s.name), slog.String("address", s.ln.Addr().String()))
+	}
+	up.Store(true)
+	logger.Info("govbus started", slog.String("node", cfg.Node), slog.String("version", version), slog.String("config_version", snap.Version))
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case err := <-errc:
+			logger.Error("listener failed", slog.String("error", err.Error()))
+			shutdown(servers, *drain, logger)
+			return 1
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				_ = reload()
+				continue
+			}
+			logger.Info("shutting down", slog.String("signal", s.String()))
+			up.Store(false)
+			shutdown(servers, *drain, logger)
+			return 0
+		}
+	}
+}
+
+// listener is one of the node's HTTP listeners.
+type listener struct {
+	name, addr string
+	handler    http.Handler
+	tls        *tls.Config
+	ln         net.Listener
+	srv        *http.Server
+}
+
+func (l *listener) listen() (err error) {
+	l.ln, err = net.Listen("tcp", l.addr)
+	return err
+}
+
+func (l *listener) serve() error {
+	var err error
+	if l.tls != nil {
+		err = l.srv.ServeTLS(l.ln, "", "")
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (l *listener) close() {
+	if l.ln != nil {
+		_ = l.ln.Close()
+	}
+}
+
+// shutdown stops accepting and lets in-flight exchanges finish within drain.
+func shutdown(servers []*listener, drain time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		if s.srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.srv.Shutdown(ctx); err != nil {
+				logger.Warn("drain cut short", slog.String("listener", s.name), slog.String("error", err.Error()))
+				_ = s.srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// unwrapOp shortens "listen tcp 127.0.0.1:8080: bind: address already in
+// use" to its cause.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		var sys *os.SyscallError
+		if errors.As(op.Err, &sys) {
+			return sys.Err
+		}
+		return op.Err
+	}
+	return err
+}
+
+// serverTLS builds the consumer TLS listener's configuration: client
+// certificates are asked for and, when given, must chain to the client CA.
+func serverTLS(cfg *config.Config, t *config.TLSListener) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.File(t.CertFile), cfg.File(t.KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(cfg.File(t.ClientCAFile))
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("client CA file holds no PEM certificate")
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
+	}, nil
+}
+
+// presetMetrics creates the series of every configured client and service.
+func presetMetrics(m *observability.Metrics, snap *gateway.Snapshot) {
+	clients := make([]string, 0, len(snap.KnownClients))
+	for c := range snap.KnownClients {
+		clients = append(clients, c)
+	}
+	services := make([]string, 0, len(snap.Routes))
+	methods := map[string][]string{}
+	for id, r := range snap.Routes {
+		services = append(services, id)
+		methods[id] = r.Methods
+	}
+	m.Preset(clients, services, methods)
+}

@@ -1,0 +1,133 @@
+// Package observability measures and reports govbus's exchanges: the
+// Prometheus metrics middleware around the consumer handler and the status
+// listener (/metrics, /healthz, /readyz). Metrics are registered on a
+// registry passed in; label values are bounded to configured identifiers.
+package observability
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govbus/govbus/gateway"
+)
+
+// Label values used when an exchange got no further than authentication or
+// routing.
+const (
+	UnknownClient  = "unauthenticated"
+	UnknownService = "none"
+	OutcomeOK      = "ok"
+)
+
+// Metrics are the exchange metrics.
+type Metrics struct {
+	exchanges *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	inFlight  prometheus.Gauge
+	now       func() time.Time
+	pool      sync.Pool
+}
+
+// NewMetrics registers the exchange metrics on reg. now is the clock (nil:
+// time.Now).
+func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Metrics{
+		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "exchanges_total",
+			Help: "Exchanges by client, service, method and outcome (ok when the registry answered, else the error type).",
+		}, []string{"client", "service", "method", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "govbus", Name: "exchange_duration_seconds",
+			Help:                            "Time from reading the request head to writing the answer.",
+			Buckets:                         []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"service", "method", "outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "govbus", Name: "exchanges_in_flight",
+			Help: "Exchanges being served now.",
+		}),
+		now: now,
+	}
+	m.pool.New = func() any { return new(gateway.Summary) }
+	reg.MustRegister(m.exchanges, m.duration, m.inFlight)
+	return m
+}
+
+// Preset creates the series of every configured client × service pair
+// with outcome ok, so that they exist (at zero) from start-up.
+func (m *Metrics) Preset(clients, services []string, methods map[string][]string) {
+	for _, s := range services {
+		for _, meth := range methods[s] {
+			m.duration.WithLabelValues(s, meth, OutcomeOK)
+			for _, c := range clients {
+				m.exchanges.WithLabelValues(c, s, meth, OutcomeOK)
+			}
+		}
+	}
+}
+
+// methodLabel bounds the method label to the standard methods.
+func methodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT":
+		return m
+	}
+	return "OTHER"
+}
+
+// Middleware counts and times every request of the consumer handler. It
+// puts a gateway.Summary into the request context for the chain to fill.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := m.now()
+		m.inFlight.Inc()
+		s := m.pool.Get().(*gateway.Summary)
+		*s = gateway.Summary{}
+		next.ServeHTTP(w, r.WithContext(gateway.WithSummary(r.Context(), s)))
+		client, service, outcome := s.Client, s.Service, OutcomeOK
+		if client == "" {
+			client = UnknownClient
+		}
+		if service == "" {
+			service = UnknownService
+		}
+		if s.Code != "" {
+			outcome = string(s.Code)
+		}
+		method := methodLabel(r.Method)
+		m.exchanges.WithLabelValues(client, service, method, outcome).Inc()
+		m.duration.WithLabelValues(service, method, outcome).Observe(m.now().Sub(start).Seconds())
+		m.inFlight.Dec()
+		m.pool.Put(s)
+	})
+}
+
+// BuildInfo registers govbus_build_info with the version.
+func BuildInfo(reg prometheus.Registerer, version, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "govbus", Name: "build_info", Help: "Build of the running govbus (always 1).",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": goVersion},
+	})
+	g.Set(1)
+	reg.MustRegister(g)
+}
+
+// ConfigInfo registers govbus_config_loaded_timestamp_seconds, set by the
+// returned function when a configuration is (re)loaded.
+func ConfigInfo(reg prometheus.Registerer) func(t time.Time) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "govbus", Name: "config_loaded_timestamp_seconds",
+		Help: "When the running configuration was loaded (Unix time).",
+	})
+	reg.MustRegister(g)
+	return func(t time.Time) { g.Set(float64(t.UnixNano()) / 1e9) }
+}
+
