@@ -130,4 +130,3 @@ func ConfigInfo(reg prometheus.Registerer) func(t time.Time) {
 	reg.MustRegister(g)
 	return func(t time.Time) { g.Set(float64(t.UnixNano()) / 1e9) }
 }
-

@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseTarget(t *testing.T) {
+	svc := "/r1/UA/GOV/00000001/civil-registry/persons"
+	tests := []struct {
+		in       string
+		kind     TargetKind
+		service  string
+		path     string
+		query    string
+		meta     string
+		wantCode Code
+	}{
+		{in: svc + "/persons/1000000042", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/1000000042"},
+		{in: svc, kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: ""},
+		{in: svc + "/", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/"},
+		{in: svc + "/a/b?x=1&y=%2F", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/a/b", query: "x=1&y=%2F"},
+		{in: svc + "/a%20b/c%3Fd", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/a%20b/c%3Fd"},
+		{in: svc + "//double", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "//double"},
+		{in: "/r1/INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE/v1/bar/zyggy?quu=1", kind: TargetService, service: "INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE", path: "/v1/bar/zyggy", query: "quu=1"},
+		{in: "/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE/x", kind: TargetService, service: "INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE", path: "/x"},
+		{in: "/r1/UA/GOV/00000001/civil-registry/listMethods", kind: TargetMeta, service: "UA/GOV/00000001/civil-registry/", meta: MetaListMethods},
+		{in: "/r1/UA/GOV/00000001/civil-registry/allowedMethods?serviceId=x", kind: TargetMeta, service: "UA/GOV/00000001/civil-registry/", meta: MetaAllowedMethods, query: "serviceId=x"},
+		{in: "/r1/UA/GOV/00000001/civil-registry/getOpenAPI?serviceCode=persons", kind: TargetMeta, service: "UA/GOV/00000001/civil-registry/", meta: MetaGetOpenAPI, query: "serviceCode=persons"},
+		{in: "/listClients?instanceId=UA", kind: TargetListClients, query: "instanceId=UA"},
+
+		{in: svc + "/../admin", wantCode: CodeBadRequest},
+		{in: svc + "/a/..", wantCode: CodeBadRequest},
+		{in: svc + "/./a", wantCode: CodeBadRequest},
+		{in: svc + "/%2e%2e/a", wantCode: CodeBadRequest},
+		{in: svc + "/%2E%2e", wantCode: CodeBadRequest},
+		{in: svc + "/.%2e/x", wantCode: CodeBadRequest},
+		{in: svc + "/%2e", wantCode: CodeBadRequest},
+		{in: svc + "/a%2fb", wantCode: CodeBadRequest},
+		{in: svc + "/a%2Fb", wantCode: CodeBadRequest},
+		{in: svc + "/a%5cb", wantCode: CodeBadRequest},
+		{in: svc + "/a%5C..", wantCode: CodeBadRequest},
+		{in: svc + "/a\\b", wantCode: CodeBadRequest},
+		{in: svc + "/a%zz", wantCode: CodeBadRequest},
+		{in: svc + "/a%2", wantCode: CodeBadRequest},
+		{in: svc + "/a#frag", wantCode: CodeBadRequest},
+		{in: "/r1/INSTANCE%2FCLASS%2FMEMBER%2FSUBSYSTEM%2FBARSERVICE", wantCode: CodeBadRequest},
+		{in: "/r1/UA/GOV/00000001", wantCode: CodeBadRequest},
+		{in: "/r1/UA/GOV/00000001/civil registry/persons", wantCode: CodeBadRequest},
+		{in: "/r1/UA/GOV/0000%zz/civil-registry/persons", wantCode: CodeBadRequest},
+		{in: "/r1/UA/GOV/" + strings.Repeat("9", 256) + "/civil-registry/persons", wantCode: CodeBadRequest},
+		{in: "*", wantCode: CodeBadRequest},
+		{in: "http://evil/r1/UA/GOV/1/x/y", wantCode: CodeBadRequest},
+		{in: "/r2/UA/GOV/1/x/y", wantCode: CodeUnknownService},
+		{in: svc + "/" + strings.Repeat("a", MaxTargetLen), wantCode: CodeURITooLong},
+	}
+	for _, tt := range tests {
+		got, err := ParseTarget(tt.in)
+		if tt.wantCode != "" {
+			if CodeOf(err) != tt.wantCode {
+				t.Errorf("ParseTarget(%.60q) code = %q (%v), want %q", tt.in, CodeOf(err), err, tt.wantCode)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseTarget(%q) error = %v", tt.in, err)
+			continue
+		}
+		gotSvc := got.Service.String()
+		if got.Kind != tt.kind || (tt.service != "" && gotSvc != tt.service) || got.Path != tt.path || got.RawQuery != tt.query || got.Meta != tt.meta {
+			t.Errorf("ParseTarget(%q) = kind %d service %q path %q query %q meta %q, want %d %q %q %q %q",
+				tt.in, got.Kind, gotSvc, got.Path, got.RawQuery, got.Meta, tt.kind, tt.service, tt.path, tt.query, tt.meta)
+		}
+	}
+}
+
+func FuzzParseTarget(f *testing.F) {
+	f.Add("/r1/UA/GOV/00000001/civil-registry/persons/persons/1")
+	f.Add("/r1/A/B/C/D/E%2FF/%2e%2e")
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := ParseTarget(in)
+		if err != nil {
+			return
+		}
+		if got.Kind == TargetService {
+			if err := checkPath(got.Path); err != nil {
+				t.Fatalf("accepted path %q fails its own check: %v", got.Path, err)
+			}
+			for _, seg := range strings.Split(got.Path, "/") {
+				if seg == ".." || seg == "." {
+					t.Fatalf("accepted dot segment in %q", in)
+				}
+			}
+		}
+	})
+}
