@@ -79,6 +79,9 @@ func New(clients []Client) (*Authenticator, error) {
 					errs = append(errs, fmt.Sprintf("%s: certificate: %v", c.ID, err))
 					continue
 				}
+				if other, dup := a.certs[sum]; dup && other != c.ID {
+					errs = append(errs, fmt.Sprintf("%s: certificate also registered for %s", c.ID, other))
+				}
 				a.certs[sum] = c.ID
 			}
 			if ci.Subject != "" {

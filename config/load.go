@@ -144,15 +144,73 @@ func decodeProblems(err error, root *yaml.Node) Problems {
 	if errors.As(err, &te) {
 		msgs = te.Errors
 	}
-	paths := map[int]string{}
-	pathsByLine(root, "", paths)
+	nodes := map[int][]located{}
+	nodesByLine(root, "", nodes)
 	var ps Problems
 	for _, m := range msgs {
 		p := yamlProblem(errors.New(m))
-		p.Path = paths[p.Line]
+		p.Path = pathOf(nodes[p.Line], p.Message)
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// located is a node of the document with its path.
+type located struct {
+	path string
+	node *yaml.Node
+}
+
+// nodesByLine records, for each line, the nodes that start there (by their
+// key or by themselves), outermost first.
+func nodesByLine(n *yaml.Node, path string, out map[int][]located) {
+	walk(n, path, func(c *yaml.Node, p string, line int) {
+		out[line] = append(out[line], located{p, c})
+		if c.Line != line {
+			out[c.Line] = append(out[c.Line], located{p, c})
+		}
+		nodesByLine(c, p, out)
+	})
+}
+
+// pathOf finds the path a decoding message about a line is about: the one
+// scalar on the line whose value the message quotes, else the outermost
+// node starting there. Several values may share a line in flow style
+// ({max: lots, wait_min: 1 ms}), so the line alone is not enough.
+func pathOf(cands []located, msg string) string {
+	if len(cands) == 0 {
+		return ""
+	}
+	if v, ok := quotedValue(msg); ok {
+		var match []string
+		for _, c := range cands {
+			if c.node.Kind != yaml.ScalarNode {
+				continue
+			}
+			if c.node.Value == v || (strings.HasSuffix(v, "...") && strings.HasPrefix(c.node.Value, strings.TrimSuffix(v, "..."))) {
+				match = append(match, c.path)
+			}
+		}
+		if len(match) == 1 {
+			return match[0]
+		}
+	}
+	return cands[0].path
+}
+
+// quotedValue returns the value a decoding message quotes: yaml.v3 puts it
+// between backquotes (cut to 7 characters and "..." when longer than 10);
+// this package's unmarshalers begin their messages with it as a Go string.
+func quotedValue(msg string) (string, bool) {
+	if q, err := strconv.QuotedPrefix(msg); err == nil {
+		v, err := strconv.Unquote(q)
+		return v, err == nil
+	}
+	if _, rest, ok := strings.Cut(msg, "`"); ok {
+		v, _, ok := strings.Cut(rest, "`")
+		return v, ok
+	}
+	return "", false
 }
 
 // checkFields reports every mapping key that names no field of t, with its
@@ -208,6 +266,11 @@ func expandEnv(n *yaml.Node, path string, getenv func(string) string, ps *Proble
 			*ps = append(*ps, Problem{Path: path, Line: n.Line, Message: "environment variable " + m[1] + " is not set"})
 			return ""
 		})
+		if n.Style == 0 {
+			// A plain scalar was typed as a string for its "${": type the
+			// value it now has instead, so that "max: ${RETRIES}" is an int.
+			n.Tag = ""
+		}
 		return
 	}
 	walk(n, path, func(c *yaml.Node, p string, _ int) { expandEnv(c, p, getenv, ps) })
@@ -219,14 +282,6 @@ func indexLines(n *yaml.Node, path string, lines map[string]int) {
 	walk(n, path, func(c *yaml.Node, p string, line int) {
 		lines[p] = line
 		indexLines(c, p, lines)
-	})
-}
-
-// pathsByLine records, for each line, the deepest path starting there.
-func pathsByLine(n *yaml.Node, path string, out map[int]string) {
-	walk(n, path, func(c *yaml.Node, p string, line int) {
-		out[line] = p
-		pathsByLine(c, p, out)
 	})
 }
 

@@ -15,11 +15,18 @@ type Duration time.Duration
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// typeError reports a bad value at n as a *yaml.TypeError, the one error
+// type with which yaml.v3 goes on decoding the rest of the document (any
+// other error stops it, and every later problem would go unreported).
+func typeError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", n.Line) + fmt.Sprintf(format, args...)}}
+}
+
 // UnmarshalYAML parses a Go duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 5s, 250ms)", n.Line, n.Value)
+		return typeError(n, "%q is not a duration (e.g. 5s, 250ms)", n.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -33,7 +40,7 @@ type ByteSize int64
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return typeError(n, "%v", err)
 	}
 	*b = ByteSize(v)
 	return nil
@@ -45,6 +52,7 @@ func ParseByteSize(s string) (int64, error) {
 		suffix string
 		mult   int64
 	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1000}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}}
+	in := s
 	s = strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range units {
@@ -55,19 +63,19 @@ func ParseByteSize(s string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 || v > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size (e.g. 65536, 64KiB, 10MiB)", s)
+		return 0, fmt.Errorf("%q is not a size (e.g. 65536, 64KiB, 10MiB)", in)
 	}
 	return v * mult, nil
 }
 
 // UnmarshalYAML accepts the scalar "none" or a mapping.
 func (a *ClientAuth) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if n.Value != "none" {
-			return fmt.Errorf("line %d: auth must be \"none\" or a mapping with api_keys and/or certificates", n.Line)
-		}
+	if n.Kind == yaml.ScalarNode && n.Value == "none" {
 		*a = ClientAuth{None: true}
 		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return typeError(n, "auth must be \"none\" or a mapping with api_keys and/or certificates")
 	}
 	type plain ClientAuth
 	var p plain

@@ -95,9 +95,9 @@ func (v *validator) listeners() {
 	check("listeners.admin.address", l.Admin.Address)
 	if t := l.ConsumerTLS; t != nil {
 		check("listeners.consumer_tls.address", t.Address)
-		for name, f := range map[string]string{"cert_file": t.CertFile, "key_file": t.KeyFile, "client_ca_file": t.ClientCAFile} {
-			v.file("listeners.consumer_tls."+name, f, true)
-		}
+		v.file("listeners.consumer_tls.cert_file", t.CertFile, true)
+		v.file("listeners.consumer_tls.key_file", t.KeyFile, true)
+		v.file("listeners.consumer_tls.client_ca_file", t.ClientCAFile, true)
 	}
 }
 
@@ -198,7 +198,13 @@ func (v *validator) upstreamAuth(p string, a UpstreamAuth) {
 var forwardable = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
 
 func (v *validator) service(p string, r *Registry, s *Service, services map[string]*Service) {
-	id, err := gateway.ParseServiceID(r.ID + "/" + s.Code)
+	// A bad registry id is reported at the id; still check the code itself.
+	sub := r.ID
+	_, subErr := gateway.ParseClientID(sub)
+	if subErr != nil {
+		sub = "X/X/X/X"
+	}
+	id, err := gateway.ParseServiceID(sub + "/" + s.Code)
 	if err != nil {
 		v.addf(p+".code", "%q is not a valid service code", s.Code)
 		return
@@ -207,11 +213,12 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 	case gateway.MetaListMethods, gateway.MetaAllowedMethods, gateway.MetaGetOpenAPI:
 		v.addf(p+".code", "%q is the name of a metaservice", s.Code)
 	}
-	key := id.String()
-	if services[key] != nil {
-		v.addf(p+".code", "duplicate service %s", key)
+	if key := id.String(); subErr == nil {
+		if services[key] != nil {
+			v.addf(p+".code", "duplicate service %s", key)
+		}
+		services[key] = s
 	}
-	services[key] = s
 	for k, m := range s.Methods {
 		if !forwardable[m] {
 			v.addf(idx(p+".methods", k), "%q is not a method govbus forwards (GET HEAD POST PUT PATCH DELETE OPTIONS)", m)
