@@ -256,8 +256,6 @@ func (v *validator) clients(members map[string]bool) map[string]bool {
 		clients[c.ID] = true
 		a := c.Auth
 		switch {
-		case a.None && (len(a.APIKeys) > 0 || len(a.Certificates) > 0):
-			v.addf(p+".auth", "none cannot be combined with credentials")
 		case a.None:
 			v.warnf(p+".auth", "client %s needs no credential: use only on an isolated network", c.ID)
 		case len(a.APIKeys) == 0 && len(a.Certificates) == 0:
