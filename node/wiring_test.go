@@ -305,3 +305,31 @@ func TestIsolatedClientNeedsNoCredential(t *testing.T) {
 		t.Errorf("status = %d, body %s", resp.StatusCode, body)
 	}
 }
+
+// TestChainOrder pins the order of the inbound chain: authenticate → route
+// → policy → body → adapter. Each request fails two steps; the earlier one
+// must answer.
+func TestChainOrder(t *testing.T) {
+	w := newWorld(t)
+	big := strings.Repeat("x", 2000)
+	portal := as("UA/GOV/00000005/citizen-portal", portalKey, "")
+	for _, tt := range []struct {
+		name   string
+		method string
+		target string
+		header http.Header
+		body   string
+		want   string
+	}{
+		{"authentication before routing", "GET", "/r1/UA/GOV/00000001/civil-registry/nope/1", as("UA/GOV/00000003/eservice", "", ""), "", "Client.Unauthenticated"},
+		{"routing before policy", "GET", "/r1/UA/GOV/00000001/civil-registry/nope/1", portal, "", "Client.UnknownService"},
+		{"declared methods before policy", "PUT", docsSvc + "/x", portal, "", "Client.MethodNotAllowed"},
+		{"policy before reading the body", "POST", docsSvc + "/x", portal, big, "Client.AccessDenied"},
+		{"body limit before the adapter", "POST", docsSvc + "/x", as("UA/GOV/00000003/eservice", eserviceKey, ""), big, "Client.PayloadTooLarge"},
+	} {
+		resp, body := w.call(t, tt.method, tt.target, tt.header, tt.body)
+		if got := resp.Header.Get("X-Road-Error"); got != tt.want {
+			t.Errorf("%s: X-Road-Error = %q, want %q (%s)", tt.name, got, tt.want, body)
+		}
+	}
+}
