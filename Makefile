@@ -32,8 +32,8 @@ unit: build
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 ## bench: direct-to-registry vs through-govbus load, alternating rounds, with ratios.
-bench: build
-	@bench/run.sh
+bench: deps build
+	@BENCH_NO_BUILD=1 bench/run.sh
 
 check: build
 	bin/govbus check -config deploy/demo/govbus.yaml

@@ -1,0 +1,19 @@
+// Package bench is the load harness of govbus: a closed-loop HTTP load
+// generator, a driver for wrk, and the reporting that bench/run.sh (make
+// bench) uses to compare calls made directly to a registry with the same
+// calls made through govbus.
+//
+// The command cmd/benchload exposes it with four subcommands:
+//
+//	benchload run    one measured round (after a warm-up) of one scenario,
+//	                 with the built-in generator or with wrk; appends a
+//	                 Result as one JSON line to -out
+//	benchload table  reads those lines and prints the comparison table:
+//	                 every round, the median per scenario and the ratio
+//	                 of req/s; exits 1 when any request failed
+//	benchload ports  fails, naming it, when an address cannot be listened on
+//	benchload wait   polls URLs until each answers 2xx (readiness)
+//
+// Latency is recorded per request into a slice that is sorted at the end,
+// so percentiles are exact (nearest rank) rather than bucketed.
+package bench
