@@ -111,13 +111,19 @@ func endToEnd(h http.Header, extra int) http.Header {
 	return out
 }
 
+// defaultAccept is sent when the consumer names no Accept (as X-Road does).
+var defaultAccept = []string{"application/json"}
+
 // outboundHeader is the header set sent to the registry: the consumer's
 // end-to-end headers plus govbus's own.
 func outboundHeader(req *Request) http.Header {
 	h := req.Header
+	// One backing array for every value set here: one allocation, not ten.
+	vals := make([]string, 0, 10)
 	set := func(name, v string) {
 		if v != "" {
-			h[name] = []string{v}
+			vals = append(vals, v)
+			h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
 	set(HeaderClient, req.ClientKey)
@@ -131,7 +137,7 @@ func outboundHeader(req *Request) http.Header {
 	set("Traceparent", req.TraceParent)
 	set("Tracestate", req.TraceState)
 	if _, ok := h["Accept"]; !ok {
-		h["Accept"] = []string{"application/json"}
+		h["Accept"] = defaultAccept
 	}
 	return h
 }

@@ -79,12 +79,16 @@ func validCode(code string) bool {
 	if len(code) == 0 || len(code) > maxPartLen {
 		return false
 	}
-	for _, piece := range strings.Split(code, "/") {
+	for {
+		piece, rest, more := strings.Cut(code, "/")
 		if !validPart(piece) {
 			return false
 		}
+		if !more {
+			return true
+		}
+		code = rest
 	}
-	return true
 }
 
 // ParseClientID parses INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM as it

@@ -197,16 +197,21 @@ func (h *Handler) encodeResponse(ctx context.Context, w http.ResponseWriter, res
 	}
 	wh := w.Header()
 	responseHeader(wh, resp.Header)
+	vals := make([]string, 0, 6) // one allocation for every value set here
+	set := func(name, v string) {
+		vals = append(vals, v)
+		wh[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	if req := resp.Request; req != nil {
-		wh[HeaderID] = []string{req.MessageID}
-		wh[HeaderRequestID] = []string{req.RequestID}
-		wh[HeaderClient] = []string{req.ClientKey}
-		wh[HeaderService] = []string{req.ServiceKey}
+		set(HeaderID, req.MessageID)
+		set(HeaderRequestID, req.RequestID)
+		set(HeaderClient, req.ClientKey)
+		set(HeaderService, req.ServiceKey)
 		if resp.RequestHash != "" {
-			wh[HeaderRequestHash] = []string{resp.RequestHash}
+			set(HeaderRequestHash, resp.RequestHash)
 		}
 	}
-	wh["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	set("Content-Length", strconv.Itoa(len(resp.Body)))
 	SummaryFrom(ctx).Status = resp.Status
 	w.WriteHeader(resp.Status)
 	_, err := w.Write(resp.Body)
