@@ -45,6 +45,9 @@ type Listeners struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes limits a request head. Default 64KiB.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// DrainTimeout is how long in-flight exchanges may take to finish after
+	// SIGTERM; readiness fails from its start. Default 15s.
+	DrainTimeout Duration `yaml:"drain_timeout"`
 }
 
 // Listener is a plain TCP listener.
@@ -94,8 +97,12 @@ type Registry struct {
 	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
 	// MaxResponseBytes limits the registry's answers. Default 32MiB.
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
-	Retry            Retry    `yaml:"retry"`
-	Pool             Pool     `yaml:"pool"`
+	// MaxInFlight is the bulkhead: requests in flight to the registry at
+	// once; beyond it consumers get Server.RegistryBusy at once. Default 256.
+	MaxInFlight int     `yaml:"max_in_flight"`
+	Retry       Retry   `yaml:"retry"`
+	Breaker     Breaker `yaml:"breaker"`
+	Pool        Pool    `yaml:"pool"`
 	// Services are the services the registry offers. At least one.
 	Services []Service `yaml:"services"`
 }
@@ -132,6 +139,34 @@ type Retry struct {
 	// WaitMin and WaitMax bound the backoff. Defaults 20ms and 1s.
 	WaitMin Duration `yaml:"wait_min"`
 	WaitMax Duration `yaml:"wait_max"`
+	// BudgetRatio is the share of requests that may be retries over the
+	// last 10 seconds. Default 0.2.
+	BudgetRatio float64 `yaml:"budget_ratio"`
+	// BudgetMinPerSecond is a floor of retries per second however few the
+	// requests. Default 5.
+	BudgetMinPerSecond float64 `yaml:"budget_min_per_second"`
+}
+
+// Breaker configures the circuit breaker of each endpoint of a registry.
+// Only transport errors, timeouts and 5xx answers count as failures.
+type Breaker struct {
+	// Disabled turns the breakers off. Default false.
+	Disabled bool `yaml:"disabled"`
+	// ConsecutiveFailures opens a breaker. Default 5.
+	ConsecutiveFailures uint32 `yaml:"consecutive_failures"`
+	// FailureRatio opens a breaker once MinRequests were seen in the
+	// current interval. Default 0.5.
+	FailureRatio float64 `yaml:"failure_ratio"`
+	// MinRequests is the minimum for FailureRatio. Default 20.
+	MinRequests uint32 `yaml:"min_requests"`
+	// Interval resets a closed breaker's counts. Default 10s.
+	Interval Duration `yaml:"interval"`
+	// OpenTimeout is how long a breaker stays open before it lets probes
+	// through (half-open). Default 10s.
+	OpenTimeout Duration `yaml:"open_timeout"`
+	// HalfOpenRequests is how many probes a half-open breaker lets
+	// through. Default 1.
+	HalfOpenRequests uint32 `yaml:"half_open_requests"`
 }
 
 // Pool sizes the registry's connection pool.
@@ -162,6 +197,10 @@ type Service struct {
 	// OpenAPI is a file with the service's OpenAPI description, relative to
 	// the configuration file. Default none.
 	OpenAPI string `yaml:"openapi"`
+	// Idempotent marks a service whose calls may be re-sent whatever their
+	// method (e.g. a POST search). Default false: only GET, HEAD, OPTIONS,
+	// PUT and DELETE are re-sent.
+	Idempotent bool `yaml:"idempotent"`
 }
 
 // Client is a consumer subsystem that may call through govbus.

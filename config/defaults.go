@@ -36,6 +36,7 @@ func setDefaults(c *Config) {
 	defD(&l.ReadTimeout, 60*time.Second)
 	defD(&l.WriteTimeout, 120*time.Second)
 	defD(&l.IdleTimeout, 120*time.Second)
+	defD(&l.DrainTimeout, 15*time.Second)
 	if l.MaxHeaderBytes == 0 {
 		l.MaxHeaderBytes = 64 << 10
 	}
@@ -53,6 +54,30 @@ func setDefaults(c *Config) {
 		if r.Retry.Max == nil {
 			n := DefaultRetryMax
 			r.Retry.Max = &n
+		}
+		if r.MaxInFlight == 0 {
+			r.MaxInFlight = 256
+		}
+		if r.Retry.BudgetRatio == 0 {
+			r.Retry.BudgetRatio = 0.2
+		}
+		if r.Retry.BudgetMinPerSecond == 0 {
+			r.Retry.BudgetMinPerSecond = 5
+		}
+		b := &r.Breaker
+		if b.ConsecutiveFailures == 0 {
+			b.ConsecutiveFailures = 5
+		}
+		if b.FailureRatio == 0 {
+			b.FailureRatio = 0.5
+		}
+		if b.MinRequests == 0 {
+			b.MinRequests = 20
+		}
+		defD(&b.Interval, 10*time.Second)
+		defD(&b.OpenTimeout, 10*time.Second)
+		if b.HalfOpenRequests == 0 {
+			b.HalfOpenRequests = 1
 		}
 		defD(&r.Retry.WaitMin, 20*time.Millisecond)
 		defD(&r.Retry.WaitMax, time.Second)

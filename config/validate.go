@@ -163,6 +163,21 @@ func (v *validator) registries(members map[string]bool) map[string]*Service {
 		if r.Retry.WaitMin > r.Retry.WaitMax {
 			v.addf(p+".retry.wait_min", "is longer than wait_max")
 		}
+		if r.Retry.BudgetRatio < 0 || r.Retry.BudgetRatio > 1 {
+			v.addf(p+".retry.budget_ratio", "must be between 0 and 1")
+		}
+		if r.Retry.BudgetMinPerSecond < 0 {
+			v.addf(p+".retry.budget_min_per_second", "must not be negative")
+		}
+		if r.MaxInFlight < 1 {
+			v.addf(p+".max_in_flight", "must be at least 1")
+		}
+		if r.Breaker.FailureRatio <= 0 || r.Breaker.FailureRatio > 1 {
+			v.addf(p+".breaker.failure_ratio", "must be above 0 and at most 1")
+		}
+		if len(r.Endpoints) > 64 {
+			v.addf(p+".endpoints", "at most 64 endpoints per registry")
+		}
 		if len(r.Services) == 0 {
 			v.addf(p+".services", "at least one service is required")
 		}

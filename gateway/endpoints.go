@@ -130,13 +130,12 @@ func readBody(next endpoint.Endpoint) endpoint.Endpoint {
 	}
 }
 
-// forward sends the exchange to the registry's adapter under the service's
-// deadline and computes the request hash of what was forwarded.
+// forward sends the exchange to the registry's adapter (whose outbound
+// stack enforces the service's deadline) and computes the request hash of
+// what was forwarded.
 func forward(ctx context.Context, request any) (any, error) {
 	req := request.(*Request)
 	r := req.Route
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
-	defer cancel()
 	out := &Outbound{
 		Method: req.Method, Path: req.Target.Path, RawQuery: req.Target.RawQuery,
 		Header: outboundHeader(req), Body: req.BodyBytes, Route: r,

@@ -108,8 +108,12 @@ type Route struct {
 	Methods []string
 	// Paths are the path templates the service declares (for listMethods).
 	Paths []string
-	// Timeout covers the whole call to the registry.
+	// Timeout covers the whole call to the registry, every attempt
+	// included; the adapter's outbound stack enforces it.
 	Timeout time.Duration
+	// Idempotent marks a service whose calls may be re-sent whatever
+	// their method.
+	Idempotent bool
 	// MaxRequestBytes limits the request body.
 	MaxRequestBytes int64
 	// OpenAPI is the service description served by getOpenAPI, if any.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/outbound"
 	"github.com/govbus/govbus/policies"
 )
 
@@ -24,8 +24,9 @@ import (
 type Options struct {
 	// Logger receives adapter lines; nil discards.
 	Logger *slog.Logger
-	// WrapTransport, when set, wraps each registry's per-attempt transport.
-	WrapTransport func(registry string, rt http.RoundTripper) http.RoundTripper
+	// Observer is told what each registry's outbound stack does (metrics).
+	// Default: nothing is told.
+	Observer outbound.Observer
 }
 
 // Build turns a validated configuration into a Snapshot.
@@ -72,36 +73,46 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 }
 
 func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, opts Options) error {
-	rc := rest.Config{
-		Registry: r.ID,
-		Auth:     rest.Auth{Type: r.Auth.Type, Header: r.Auth.Header, Value: r.Auth.Value, Username: r.Auth.Username},
-		RetryMax: *r.Retry.Max, RetryWaitMin: r.Retry.WaitMin.D(), RetryWaitMax: r.Retry.WaitMax.D(),
-		ConnectTimeout:      r.Pool.ConnectTimeout.D(),
-		MaxIdleConnsPerHost: r.Pool.MaxIdleConnsPerHost, MaxConnsPerHost: r.Pool.MaxConnsPerHost,
-		IdleConnTimeout:  r.Pool.IdleConnTimeout.D(),
-		MaxResponseBytes: int64(r.MaxResponseBytes),
-		Logger:           opts.Logger,
+	oc := outbound.Config{
+		Registry:    r.ID,
+		MaxInFlight: r.MaxInFlight,
+		Pool: outbound.Pool{
+			MaxIdleConnsPerHost: r.Pool.MaxIdleConnsPerHost, MaxConnsPerHost: r.Pool.MaxConnsPerHost,
+			IdleConnTimeout: r.Pool.IdleConnTimeout.D(), ConnectTimeout: r.Pool.ConnectTimeout.D(),
+		},
+		Retry: outbound.Retry{
+			Max: *r.Retry.Max, WaitMin: r.Retry.WaitMin.D(), WaitMax: r.Retry.WaitMax.D(),
+			BudgetRatio: r.Retry.BudgetRatio, BudgetMinPerSecond: r.Retry.BudgetMinPerSecond,
+		},
+		Breaker: outbound.Breaker{
+			Disabled: r.Breaker.Disabled, ConsecutiveFailures: r.Breaker.ConsecutiveFailures,
+			FailureRatio: r.Breaker.FailureRatio, MinRequests: r.Breaker.MinRequests,
+			Interval: r.Breaker.Interval.D(), OpenTimeout: r.Breaker.OpenTimeout.D(),
+			HalfOpenRequests: r.Breaker.HalfOpenRequests,
+		},
+		Observer: opts.Observer,
+		Logger:   opts.Logger,
 	}
-	if rc.RetryMax == 0 {
-		rc.RetryMax = -1
+	if oc.Retry.Max == 0 {
+		oc.Retry.Max = -1 // "max: 0" in the file means no retries
 	}
 	for _, e := range r.Endpoints {
 		u, err := url.Parse(e)
 		if err != nil {
 			return fmt.Errorf("registry %s: %w", r.ID, err)
 		}
-		rc.Endpoints = append(rc.Endpoints, u)
+		oc.Endpoints = append(oc.Endpoints, u)
 	}
 	tlsCfg, err := upstreamTLS(cfg, r.TLS)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
-	rc.TLS = tlsCfg
-	if opts.WrapTransport != nil {
-		id := r.ID
-		rc.Wrap = func(rt http.RoundTripper) http.RoundTripper { return opts.WrapTransport(id, rt) }
-	}
-	adapter, err := rest.New(rc)
+	oc.TLS = tlsCfg
+	adapter, err := rest.New(rest.Config{
+		Outbound:         oc,
+		Auth:             rest.Auth{Type: r.Auth.Type, Header: r.Auth.Header, Value: r.Auth.Value, Username: r.Auth.Username},
+		MaxResponseBytes: int64(r.MaxResponseBytes),
+	})
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
@@ -113,7 +124,7 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		route := &gateway.Route{
 			Service: id, ServiceKey: id.String(), Registry: r.ID,
 			Methods: svc.Methods, Paths: svc.Paths, Timeout: svc.Timeout.D(),
-			MaxRequestBytes: int64(svc.MaxRequestBytes), Adapter: adapter,
+			MaxRequestBytes: int64(svc.MaxRequestBytes), Idempotent: svc.Idempotent, Adapter: adapter,
 		}
 		if svc.OpenAPI != "" {
 			if route.OpenAPI, err = os.ReadFile(cfg.File(svc.OpenAPI)); err != nil {

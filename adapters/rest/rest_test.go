@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/outbound"
 )
 
 // registry is a fake registry that counts calls and records the last one.
@@ -68,8 +69,8 @@ func mustURL(t *testing.T, s string) *url.URL {
 
 func newAdapter(t *testing.T, cfg Config) *Adapter {
 	t.Helper()
-	if cfg.RetryWaitMin == 0 {
-		cfg.RetryWaitMin, cfg.RetryWaitMax = time.Millisecond, 2*time.Millisecond
+	if cfg.Outbound.Retry.WaitMin == 0 {
+		cfg.Outbound.Retry.WaitMin, cfg.Outbound.Retry.WaitMax = time.Millisecond, 2*time.Millisecond
 	}
 	a, err := New(cfg)
 	if err != nil {
@@ -81,12 +82,13 @@ func newAdapter(t *testing.T, cfg Config) *Adapter {
 
 func out(method, path, query string, body []byte) *gateway.Outbound {
 	return &gateway.Outbound{Method: method, Path: path, RawQuery: query, Body: body,
-		Header: http.Header{"X-Road-Client": {"UA/GOV/1/c"}, "Accept": {"application/json"}}}
+		Header: http.Header{"X-Road-Client": {"UA/GOV/1/c"}, "Accept": {"application/json"}},
+		Route:  &gateway.Route{Timeout: 5 * time.Second}}
 }
 
 func TestForwardsRequestAsGiven(t *testing.T) {
 	reg := newRegistry(t, ok(`{"id":1}`))
-	a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL+"/api/")}})
+	a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL+"/api/")}}})
 	resp, err := a.Exchange(context.Background(), out("POST", "/persons/a%20b", "x=1&y=%2F", []byte("payload")))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +126,7 @@ func TestUpstreamCredential(t *testing.T) {
 		{Auth{Type: "none"}, "Authorization", ""},
 	} {
 		reg := newRegistry(t, ok("x"))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, Auth: tt.auth})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}}, Auth: tt.auth})
 		o := out("GET", "/", "", nil)
 		resp, err := a.Exchange(context.Background(), o)
 		if err != nil {
@@ -140,7 +142,7 @@ func TestUpstreamCredential(t *testing.T) {
 func TestRetries(t *testing.T) {
 	t.Run("idempotent 503 is retried and passed through", func(t *testing.T) {
 		reg := newRegistry(t, status(503))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, RetryMax: 2})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, Retry: outbound.Retry{Max: 2}}})
 		resp, err := a.Exchange(context.Background(), out("GET", "/x", "", nil))
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +156,7 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("POST 503 is not retried", func(t *testing.T) {
 		reg := newRegistry(t, status(503))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, RetryMax: 2})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, Retry: outbound.Retry{Max: 2}}})
 		if _, err := a.Exchange(context.Background(), out("POST", "/x", "", []byte("{}"))); err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +166,7 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("4xx is never retried", func(t *testing.T) {
 		reg := newRegistry(t, status(404))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, RetryMax: 2})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, Retry: outbound.Retry{Max: 2}}})
 		if _, err := a.Exchange(context.Background(), out("GET", "/x", "", nil)); err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +176,7 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("POST fails over when the connection was refused", func(t *testing.T) {
 		reg := newRegistry(t, ok("second"))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{refusing(t), mustURL(t, reg.URL)}, RetryMax: 1})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{refusing(t), mustURL(t, reg.URL)}, Retry: outbound.Retry{Max: 1}}})
 		resp, err := a.Exchange(context.Background(), out("POST", "/x", "", []byte("body")))
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +187,7 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("retry max -1 means one attempt", func(t *testing.T) {
 		reg := newRegistry(t, status(502))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, RetryMax: -1})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, Retry: outbound.Retry{Max: -1}}})
 		if _, err := a.Exchange(context.Background(), out("GET", "/x", "", nil)); err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +199,7 @@ func TestRetries(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
-		a := newAdapter(t, Config{Registry: "r", Endpoints: []*url.URL{refusing(t)}, RetryMax: 1})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Registry: "r", Endpoints: []*url.URL{refusing(t)}, Retry: outbound.Retry{Max: 1}}})
 		_, err := a.Exchange(context.Background(), out("GET", "/persons/1000000042", "", nil))
 		if gateway.CodeOf(err) != gateway.CodeRegistryUnavailable {
 			t.Fatalf("error = %v, want %s", err, gateway.CodeRegistryUnavailable)
@@ -211,7 +213,7 @@ func TestFailures(t *testing.T) {
 		block := make(chan struct{})
 		reg := newRegistry(t, func(http.ResponseWriter, *http.Request) { <-block })
 		defer close(block)
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}}})
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, err := a.Exchange(ctx, out("GET", "/slow", "", nil))
@@ -223,7 +225,7 @@ func TestFailures(t *testing.T) {
 		block := make(chan struct{})
 		reg := newRegistry(t, func(http.ResponseWriter, *http.Request) { <-block })
 		defer close(block)
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}}})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(20*time.Millisecond, cancel)
 		_, err := a.Exchange(ctx, out("GET", "/slow", "", nil))
@@ -236,7 +238,7 @@ func TestFailures(t *testing.T) {
 	})
 	t.Run("answer over the limit", func(t *testing.T) {
 		reg := newRegistry(t, ok("0123456789abcdef"))
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}, MaxResponseBytes: 8})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}}, MaxResponseBytes: 8})
 		_, err := a.Exchange(context.Background(), out("GET", "/", "", nil))
 		if gateway.CodeOf(err) != gateway.CodeInternalError {
 			t.Fatalf("error = %v, want %s", err, gateway.CodeInternalError)
@@ -246,7 +248,7 @@ func TestFailures(t *testing.T) {
 		reg := newRegistry(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		})
-		a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}})
+		a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, reg.URL)}}})
 		resp, err := a.Exchange(context.Background(), out("GET", "/", "", nil))
 		if err != nil {
 			t.Fatal(err)
@@ -259,7 +261,7 @@ func TestFailures(t *testing.T) {
 
 func TestRoundRobin(t *testing.T) {
 	r1, r2 := newRegistry(t, ok("1")), newRegistry(t, ok("2"))
-	a := newAdapter(t, Config{Endpoints: []*url.URL{mustURL(t, r1.URL), mustURL(t, r2.URL)}})
+	a := newAdapter(t, Config{Outbound: outbound.Config{Endpoints: []*url.URL{mustURL(t, r1.URL), mustURL(t, r2.URL)}}})
 	for i := 0; i < 10; i++ {
 		resp, err := a.Exchange(context.Background(), out("GET", "/", "", nil))
 		if err != nil {

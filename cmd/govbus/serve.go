@@ -36,7 +36,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	drain := fs.Duration("drain", 15*time.Second, "how long in-flight exchanges may take to finish on shutdown")
+	drain := fs.Duration("drain", 0, "how long in-flight exchanges may take to finish on shutdown (default: listeners.drain_timeout)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,8 +70,12 @@ func serve(args []string, stderr io.Writer) int {
 	observability.BuildInfo(reg, version, runtime.Version())
 	configLoaded := observability.ConfigInfo(reg)
 	metrics := observability.NewMetrics(reg, nil)
+	upstream := observability.NewUpstream(reg)
+	if *drain == 0 {
+		*drain = cfg.Listeners.DrainTimeout.D()
+	}
 
-	snap, err := node.Build(cfg, node.Options{Logger: logger})
+	snap, err := node.Build(cfg, node.Options{Logger: logger, Observer: upstream})
 	if err != nil {
 		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
 		return 1
@@ -89,7 +93,7 @@ func serve(args []string, stderr io.Writer) int {
 			logger.Error("reload refused", slog.String("error", err.Error()))
 			return err
 		}
-		s, err := node.Build(next, node.Options{Logger: logger})
+		s, err := node.Build(next, node.Options{Logger: logger, Observer: upstream})
 		if err != nil {
 			logger.Error("reload refused", slog.String("error", err.Error()))
 			return err

@@ -1,0 +1,91 @@
+package observability
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govbus/govbus/outbound"
+)
+
+// breakerStates are the values of govbus_breaker_state.
+var breakerStates = map[string]float64{"closed": 0, "half-open": 1, "open": 2}
+
+// Upstream counts what the registries' outbound stacks do. It implements
+// outbound.Observer; its series exist for every configured endpoint from
+// start-up.
+type Upstream struct {
+	attempts    *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	budget      *prometheus.CounterVec
+	state       *prometheus.GaugeVec
+	transitions *prometheus.CounterVec
+	inFlight    *prometheus.GaugeVec
+}
+
+var _ outbound.Observer = (*Upstream)(nil)
+
+// NewUpstream registers the outbound metrics on reg.
+func NewUpstream(reg prometheus.Registerer) *Upstream {
+	u := &Upstream{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "upstream_attempts_total",
+			Help: "Attempts sent to registry endpoints, by result (ok: any answer below 500; 5xx; error; timeout).",
+		}, []string{"registry", "endpoint", "result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "upstream_retries_total", Help: "Requests re-sent to a registry.",
+		}, []string{"registry"}),
+		budget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "upstream_retry_budget_exhausted_total",
+			Help: "Retries refused because the registry's retry budget was spent.",
+		}, []string{"registry"}),
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "govbus", Name: "breaker_state",
+			Help: "Circuit breaker state per endpoint: 0 closed, 1 half-open, 2 open.",
+		}, []string{"registry", "endpoint"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "breaker_transitions_total", Help: "Circuit breaker state changes per endpoint, by new state.",
+		}, []string{"registry", "endpoint", "to"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "govbus", Name: "upstream_in_flight", Help: "Requests in flight to each registry (the bulkhead's use).",
+		}, []string{"registry"}),
+	}
+	reg.MustRegister(u.attempts, u.retries, u.budget, u.state, u.transitions, u.inFlight)
+	return u
+}
+
+// Endpoints creates every series of a registry at zero.
+func (u *Upstream) Endpoints(registry string, endpoints []string) {
+	u.retries.WithLabelValues(registry)
+	u.budget.WithLabelValues(registry)
+	u.inFlight.WithLabelValues(registry)
+	for _, e := range endpoints {
+		for _, r := range []string{"ok", "5xx", "error", "timeout"} {
+			u.attempts.WithLabelValues(registry, e, r)
+		}
+		for to := range breakerStates {
+			u.transitions.WithLabelValues(registry, e, to)
+		}
+		u.state.WithLabelValues(registry, e).Set(0)
+	}
+}
+
+// Attempt counts one attempt.
+func (u *Upstream) Attempt(registry, endpoint, result string) {
+	u.attempts.WithLabelValues(registry, endpoint, result).Inc()
+}
+
+// Retry counts one retry.
+func (u *Upstream) Retry(registry string) { u.retries.WithLabelValues(registry).Inc() }
+
+// BudgetExhausted counts one refused retry.
+func (u *Upstream) BudgetExhausted(registry string) { u.budget.WithLabelValues(registry).Inc() }
+
+// BreakerChanged records a state change.
+func (u *Upstream) BreakerChanged(registry, endpoint, _, to string) {
+	u.state.WithLabelValues(registry, endpoint).Set(breakerStates[to])
+	u.transitions.WithLabelValues(registry, endpoint, to).Inc()
+}
+
+// InFlight records the registry's requests in flight.
+func (u *Upstream) InFlight(registry string, n int) {
+	u.inFlight.WithLabelValues(registry).Set(float64(n))
+}

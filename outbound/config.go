@@ -1,0 +1,147 @@
+// Package outbound is the resilient call path from govbus to one registry.
+// Per registry, outermost first (DESIGN.md §1):
+//
+//	deadline (whole call) → bulkhead (in-flight limit)
+//	→ retries with failover across endpoints, within a retry budget
+//	→ a circuit breaker per endpoint → one attempt → transport
+//
+// New assembles that stack in one place; adapters (REST, SOAP) build the
+// registry's request and hand it to Stack.Do. A registry that is down, slow
+// or flapping costs govbus a bounded number of goroutines and connections,
+// and never more than a bounded share of extra requests.
+package outbound
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Config configures the stack of one registry. Zero fields take the
+// defaults in their comments.
+type Config struct {
+	// Registry is the registry's subsystem id, for logs and metrics.
+	Registry string
+	// Endpoints are the base URLs of the registry's replicas. Required.
+	Endpoints []*url.URL
+	// TLS is the client TLS configuration for https endpoints.
+	TLS *tls.Config
+	// MaxInFlight is the bulkhead: requests in flight to the registry at
+	// once; more get CodeRegistryBusy at once. Default 256.
+	MaxInFlight int
+	Pool        Pool
+	Retry       Retry
+	Breaker     Breaker
+	// Observer is told about attempts, retries and breaker changes.
+	// Default: nothing is told.
+	Observer Observer
+	// Logger receives breaker state changes. Default: discard.
+	Logger *slog.Logger
+}
+
+// Pool sizes the registry's own connection pool.
+type Pool struct {
+	// MaxIdleConnsPerHost is the idle pool per endpoint. Default 256.
+	MaxIdleConnsPerHost int
+	// MaxConnsPerHost caps connections per endpoint. Default 512.
+	MaxConnsPerHost int
+	// IdleConnTimeout closes idle connections. Default 90s.
+	IdleConnTimeout time.Duration
+	// ConnectTimeout bounds TCP and TLS set-up. Default 2s.
+	ConnectTimeout time.Duration
+}
+
+// Retry configures re-sending.
+type Retry struct {
+	// Max is how many times a request may be re-sent; -1 for never.
+	// Default 2.
+	Max int
+	// WaitMin and WaitMax bound the exponential backoff with full jitter.
+	// Defaults 20ms and 1s.
+	WaitMin, WaitMax time.Duration
+	// BudgetRatio is the share of requests that may be retries over
+	// BudgetWindow. Default 0.2.
+	BudgetRatio float64
+	// BudgetMinPerSecond is a floor of retries allowed per second however
+	// few the requests. Default 5.
+	BudgetMinPerSecond float64
+	// BudgetWindow is the window of the budget. Default 10s.
+	BudgetWindow time.Duration
+}
+
+// Breaker configures the circuit breaker of each endpoint.
+type Breaker struct {
+	// Disabled turns the breakers off (every endpoint always closed).
+	Disabled bool
+	// ConsecutiveFailures opens the breaker. Default 5.
+	ConsecutiveFailures uint32
+	// FailureRatio opens the breaker once MinRequests were seen in the
+	// current interval. Default 0.5.
+	FailureRatio float64
+	// MinRequests is the minimum for FailureRatio. Default 20.
+	MinRequests uint32
+	// Interval resets the counts of a closed breaker. Default 10s.
+	Interval time.Duration
+	// OpenTimeout is how long a breaker stays open before probing.
+	// Default 10s.
+	OpenTimeout time.Duration
+	// HalfOpenRequests are the probes let through while half-open.
+	// Default 1.
+	HalfOpenRequests uint32
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 256
+	}
+	if c.Pool.MaxIdleConnsPerHost == 0 {
+		c.Pool.MaxIdleConnsPerHost = 256
+	}
+	if c.Pool.MaxConnsPerHost == 0 {
+		c.Pool.MaxConnsPerHost = 512
+	}
+	def(&c.Pool.IdleConnTimeout, 90*time.Second)
+	def(&c.Pool.ConnectTimeout, 2*time.Second)
+	if c.Retry.Max == 0 {
+		c.Retry.Max = 2
+	}
+	if c.Retry.Max < 0 {
+		c.Retry.Max = 0
+	}
+	def(&c.Retry.WaitMin, 20*time.Millisecond)
+	def(&c.Retry.WaitMax, time.Second)
+	if c.Retry.BudgetRatio == 0 {
+		c.Retry.BudgetRatio = 0.2
+	}
+	if c.Retry.BudgetMinPerSecond == 0 {
+		c.Retry.BudgetMinPerSecond = 5
+	}
+	def(&c.Retry.BudgetWindow, 10*time.Second)
+	b := &c.Breaker
+	if b.ConsecutiveFailures == 0 {
+		b.ConsecutiveFailures = 5
+	}
+	if b.FailureRatio == 0 {
+		b.FailureRatio = 0.5
+	}
+	if b.MinRequests == 0 {
+		b.MinRequests = 20
+	}
+	def(&b.Interval, 10*time.Second)
+	def(&b.OpenTimeout, 10*time.Second)
+	if b.HalfOpenRequests == 0 {
+		b.HalfOpenRequests = 1
+	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}

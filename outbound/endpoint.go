@@ -1,0 +1,211 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/circuitbreaker"
+	kitendpoint "github.com/go-kit/kit/endpoint"
+	"github.com/sony/gobreaker"
+)
+
+// errBreakerRefused marks an attempt that an endpoint's breaker refused
+// (open, or half-open with its probes taken): the registry never saw it.
+var errBreakerRefused = errors.New("the endpoint's circuit breaker refused the attempt")
+
+// statusError carries a registry's 5xx answer through the breaker, which
+// counts it as a failure; the failover layer hands the answer back.
+type statusError struct{ resp *http.Response }
+
+func (e *statusError) Error() string { return "registry answered " + e.resp.Status }
+
+// endpoint is one replica of a registry with its own breaker.
+type endpoint struct {
+	s     *Stack
+	index int
+	url   *url.URL
+	// key is the endpoint as shown in metrics and status (no credentials).
+	key      string
+	basePath string // escaped, without a trailing slash
+	cb       *gobreaker.CircuitBreaker
+	call     kitendpoint.Endpoint // breaker(attempt)
+
+	outstanding atomic.Int64
+	openedAt    atomic.Int64 // Unix nanoseconds the breaker opened; 0 when not open
+	lastErr     atomic.Pointer[note]
+}
+
+// note is the last failure of an endpoint, for /admin/status.
+type note struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
+}
+
+func newEndpoint(s *Stack, i int, u *url.URL) *endpoint {
+	ep := &endpoint{s: s, index: i, url: u, key: u.Redacted(),
+		basePath: strings.TrimSuffix(u.EscapedPath(), "/")}
+	ep.call = ep.attempt
+	b := s.cfg.Breaker
+	if !b.Disabled {
+		ep.cb = gobreaker.NewCircuitBreaker(gobreaker.Settings{
+			Name:        ep.key,
+			MaxRequests: b.HalfOpenRequests,
+			Interval:    b.Interval,
+			Timeout:     b.OpenTimeout,
+			ReadyToTrip: func(c gobreaker.Counts) bool {
+				return c.ConsecutiveFailures >= b.ConsecutiveFailures ||
+					c.Requests >= b.MinRequests && float64(c.TotalFailures) >= b.FailureRatio*float64(c.Requests)
+			},
+			IsSuccessful:  isSuccessful,
+			OnStateChange: ep.stateChanged,
+		})
+		ep.call = circuitbreaker.Gobreaker(ep.cb)(ep.attempt)
+	}
+	return ep
+}
+
+// isSuccessful counts everything but transport errors, timeouts and 5xx
+// answers as success: a consumer that cancels is no sign of a sick
+// registry, and 4xx answers and policy denials never reach the breaker.
+func isSuccessful(err error) bool {
+	return err == nil || errors.Is(err, context.Canceled)
+}
+
+func (ep *endpoint) stateChanged(_ string, from, to gobreaker.State) {
+	if to == gobreaker.StateOpen {
+		ep.openedAt.Store(ep.s.now().UnixNano())
+	} else {
+		ep.openedAt.Store(0)
+	}
+	cfg := ep.s.cfg
+	cfg.Logger.Warn("circuit breaker changed", "registry", cfg.Registry, "endpoint", ep.key, "from", from.String(), "to", to.String())
+	cfg.Observer.BreakerChanged(cfg.Registry, ep.key, from.String(), to.String())
+}
+
+// openFor reports whether the breaker refuses requests now and, if so, how
+// long until it lets a probe through.
+func (ep *endpoint) openFor() (time.Duration, bool) {
+	if ep.cb == nil || ep.cb.State() != gobreaker.StateOpen {
+		return 0, false
+	}
+	wait := time.Duration(ep.openedAt.Load()) + ep.s.cfg.Breaker.OpenTimeout - time.Duration(ep.s.now().UnixNano())
+	return wait, true
+}
+
+// state names the breaker's state for status pages.
+func (ep *endpoint) state() string {
+	if ep.cb == nil {
+		return "disabled"
+	}
+	return ep.cb.State().String()
+}
+
+// target is the URL of an attempt on this endpoint.
+func (ep *endpoint) target(path, rawQuery string) *url.URL {
+	u := &url.URL{Scheme: ep.url.Scheme, Host: ep.url.Host, User: ep.url.User, RawQuery: rawQuery}
+	raw := ep.basePath + path
+	if raw == "" {
+		raw = "/"
+	}
+	if strings.IndexByte(raw, '%') < 0 {
+		u.Path = raw
+		return u
+	}
+	if dec, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = dec, raw
+	} else {
+		u.Path = raw
+	}
+	return u
+}
+
+// roundTrip runs one attempt through the breaker.
+func (ep *endpoint) roundTrip(r *http.Request) (*http.Response, error) {
+	ep.outstanding.Add(1)
+	defer ep.outstanding.Add(-1)
+	out, err := ep.call(r.Context(), r)
+	if err != nil {
+		var se *statusError
+		switch {
+		case errors.As(err, &se):
+			return se.resp, nil
+		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			return nil, errBreakerRefused
+		}
+		ep.lastErr.Store(&note{At: ep.s.now(), Error: err.Error()})
+		return nil, err
+	}
+	return out.(*http.Response), nil
+}
+
+// attempt is one round trip on the registry's transport.
+func (ep *endpoint) attempt(ctx context.Context, request any) (any, error) {
+	resp, err := ep.s.transport.RoundTrip(request.(*http.Request))
+	obs, reg := ep.s.cfg.Observer, ep.s.cfg.Registry
+	switch {
+	case err != nil && ctx.Err() == context.DeadlineExceeded:
+		obs.Attempt(reg, ep.key, "timeout")
+		return nil, err
+	case err != nil:
+		obs.Attempt(reg, ep.key, "error")
+		return nil, err
+	case resp.StatusCode >= 500:
+		obs.Attempt(reg, ep.key, "5xx")
+		ep.lastErr.Store(&note{At: ep.s.now(), Error: "answered " + resp.Status})
+		return nil, &statusError{resp}
+	}
+	obs.Attempt(reg, ep.key, "ok")
+	return resp, nil
+}
+
+// backoff waits before a retry: the registry's Retry-After when it sent one
+// (checkRetry made sure it fits in the deadline), else exponential with full
+// jitter: a random wait between 0 and min(max, min·2^attempt).
+func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if ra, ok := retryAfter(resp); ok {
+		return ra
+	}
+	ceil := max
+	if attempt < 30 {
+		if c := min << uint(attempt); c > 0 && c < max {
+			ceil = c
+		}
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+// EndpointStatus is an endpoint as /admin/status shows it.
+type EndpointStatus struct {
+	URL         string     `json:"url"`
+	Breaker     string     `json:"breaker"`
+	Outstanding int64      `json:"outstanding"`
+	OpenedAt    *time.Time `json:"opened_at,omitempty"`
+	LastError   *note      `json:"last_error,omitempty"`
+}
+
+// Status is the registry's stack as /admin/status shows it.
+type Status struct {
+	InFlight    int              `json:"in_flight"`
+	MaxInFlight int              `json:"max_in_flight"`
+	Endpoints   []EndpointStatus `json:"endpoints"`
+}
+
+// Status reports the stack's state now.
+func (s *Stack) Status() Status {
+	st := Status{InFlight: len(s.bulkhead), MaxInFlight: cap(s.bulkhead)}
+	for _, ep := range s.endpoints {
+		es := EndpointStatus{URL: ep.key, Breaker: ep.state(), Outstanding: ep.outstanding.Load(), LastError: ep.lastErr.Load()}
+		if at := ep.openedAt.Load(); at != 0 {
+			t := time.Unix(0, at).UTC()
+			es.OpenedAt = &t
+		}
+		st.Endpoints = append(st.Endpoints, es)
+	}
+	return st
+}
