@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -20,6 +21,7 @@ commands:
   table  prints the comparison table from a results file
   ports  checks that addresses are free to listen on
   wait   polls URLs until each answers 2xx
+  proxy  serves a bare reverse proxy to a target until SIGINT or SIGTERM
 
 "benchload COMMAND -h" lists a command's flags.
 `
@@ -47,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdPorts(rest, stderr)
 	case "wait":
 		return cmdWait(ctx, rest, stderr)
+	case "proxy":
+		return cmdProxy(ctx, rest, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -185,13 +189,13 @@ func cmdTable(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchload table", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "results `file` written by benchload run -out (required)")
-	ratioOf := fs.String("ratio", "govbus/direct", "scenarios whose median req/s to divide, `A/B`")
+	ratioList := fs.String("ratio", "govbus/direct", "scenarios whose median req/s to divide, `A/B[,C/D...]`, one line each")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
 	}
-	num, den, ok := strings.Cut(*ratioOf, "/")
-	if *in == "" || fs.NArg() > 0 || !ok || num == "" || den == "" {
-		fmt.Fprintln(stderr, "benchload table: want -in FILE [-ratio A/B]")
+	ratios, err := ParseRatios(*ratioList)
+	if *in == "" || fs.NArg() > 0 || err != nil {
+		fmt.Fprintln(stderr, "benchload table: want -in FILE [-ratio A/B[,C/D...]]")
 		return 2
 	}
 	f, err := os.Open(*in)
@@ -209,7 +213,7 @@ func cmdTable(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchload table: %s holds no result\n", *in)
 		return 1
 	}
-	failed, err := WriteTable(stdout, results, num, den)
+	failed, err := WriteTable(stdout, results, ratios...)
 	if err != nil {
 		fmt.Fprintf(stderr, "benchload table: %v\n", err)
 		return 1
@@ -285,6 +289,38 @@ func cmdWait(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchload wait: %v\n", err)
 		return 1
 	}
+	return 0
+}
+
+func cmdProxy(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchload proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "`address` (host:port) to listen on (required)")
+	rawTarget := fs.String("target", "", "`URL` to forward to, e.g. http://127.0.0.1:19101 (required)")
+	drain := fs.Duration("drain", 5*time.Second, "how long requests in flight may finish after SIGINT or SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage(err)
+	}
+	if *listen == "" || *rawTarget == "" || fs.NArg() > 0 || *drain <= 0 {
+		fmt.Fprintln(stderr, "benchload proxy: want -listen HOST:PORT -target http://HOST:PORT [-drain D]")
+		return 2
+	}
+	target, err := ParseProxyTarget(*rawTarget)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchload proxy: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchload proxy: %v\n", notFree(*listen, err))
+		return 1
+	}
+	fmt.Fprintf(stderr, "benchload proxy: listening on %s, forwarding to %s\n", ln.Addr(), target)
+	if err := ServeProxy(ctx, ln, target, *drain); err != nil {
+		fmt.Fprintf(stderr, "benchload proxy: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "benchload proxy: stopped")
 	return 0
 }
 

@@ -1,18 +1,22 @@
 // Package bench is the load harness of govbus: a closed-loop HTTP load
-// generator, a driver for wrk, and the reporting that bench/run.sh (make
-// bench) uses to compare calls made directly to a registry with the same
-// calls made through govbus.
+// generator, a driver for wrk, a bare reverse proxy to measure against,
+// and the reporting that bench/run.sh (make bench) uses to compare calls
+// made directly to a registry with the same calls made through a bare
+// net/http/httputil.ReverseProxy and through govbus.
 //
-// The command cmd/benchload exposes it with four subcommands:
+// The command cmd/benchload exposes it with five subcommands:
 //
 //	benchload run    one measured round (after a warm-up) of one scenario,
 //	                 with the built-in generator or with wrk; appends a
 //	                 Result as one JSON line to -out
 //	benchload table  reads those lines and prints the comparison table:
-//	                 every round, the median per scenario and the ratio
+//	                 every round, the median per scenario and the ratios
 //	                 of req/s; exits 1 when any request failed
 //	benchload ports  fails, naming it, when an address cannot be listened on
 //	benchload wait   polls URLs until each answers 2xx (readiness)
+//	benchload proxy  serves a bare reverse proxy (the path forwarded as
+//	                 given, a connection pool sized like govbus's) until
+//	                 SIGINT or SIGTERM, then stops gracefully
 //
 // Latency is recorded per request into a slice that is sorted at the end,
 // so percentiles are exact (nearest rank) rather than bucketed.

@@ -19,16 +19,22 @@ func CheckPorts(addrs []string) []error {
 	for _, a := range addrs {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
-			var op *net.OpError
-			if errors.As(err, &op) && op.Err != nil {
-				err = op.Err
-			}
-			errs = append(errs, fmt.Errorf("%s is not free: %v", a, err))
+			errs = append(errs, notFree(a, err))
 			continue
 		}
 		_ = ln.Close()
 	}
 	return errs
+}
+
+// notFree describes the failure to listen on addr, reduced to its cause
+// (such as "address already in use").
+func notFree(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = op.Err
+	}
+	return fmt.Errorf("%s is not free: %v", addr, err)
 }
 
 // Probe is one URL to poll until it answers 2xx.

@@ -145,10 +145,33 @@ func Summarise(results []Result) []Summary {
 	return out
 }
 
-// WriteTable prints every round, the medians and, when both scenarios
-// are present, the ratio of the medians of req/s: ratioOf over base
-// (e.g. "govbus" over "direct"). It returns the failed rounds.
-func WriteTable(w io.Writer, results []Result, ratioOf, base string) (failed []Result, err error) {
+// Ratio names two scenarios whose median req/s WriteTable divides: Of
+// over Base, e.g. govbus over direct.
+type Ratio struct {
+	Of, Base string
+}
+
+// String formats r as ParseRatios reads it, "Of/Base".
+func (r Ratio) String() string { return r.Of + "/" + r.Base }
+
+// ParseRatios parses a comma-separated list of "A/B", e.g.
+// "govbus/direct,proxy/direct,govbus/proxy".
+func ParseRatios(s string) ([]Ratio, error) {
+	var out []Ratio
+	for f := range strings.SplitSeq(s, ",") {
+		of, base, ok := strings.Cut(strings.TrimSpace(f), "/")
+		if !ok || of == "" || base == "" || strings.ContainsAny(of+base, "/ \t") {
+			return nil, fmt.Errorf("ratio %q: want A/B, two scenario names", f)
+		}
+		out = append(out, Ratio{Of: of, Base: base})
+	}
+	return out, nil
+}
+
+// WriteTable prints every round, the medians and, for each of ratios
+// whose two scenarios are both present, the ratio of their medians of
+// req/s. It returns the failed rounds.
+func WriteTable(w io.Writer, results []Result, ratios ...Ratio) (failed []Result, err error) {
 	const row = "%-10s %6s %9s %9s %9s %7s %8s\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, row, "scenario", "round", "req/s", "p50", "p99", "errors", "gen cpu")
@@ -168,37 +191,37 @@ func WriteTable(w io.Writer, results []Result, ratioOf, base string) (failed []R
 		fmt.Fprintf(&b, row, s.Scenario, "median", fmt.Sprintf("%.0f", s.RPS),
 			formatMicros(s.P50Micros), formatMicros(s.P99Micros), strconv.FormatInt(s.Errors, 10), "")
 	}
-	table := strings.ReplaceAll(b.String(), " \n", "\n")
-	for strings.Contains(table, " \n") {
-		table = strings.ReplaceAll(table, " \n", "\n")
-	}
-	if _, err := io.WriteString(w, table); err != nil {
-		return failed, err
-	}
-	var num, den *Summary
-	for i := range sums {
-		switch sums[i].Scenario {
-		case ratioOf:
-			num = &sums[i]
-		case base:
-			den = &sums[i]
+	for _, ratio := range ratios {
+		num, den := findSummary(sums, ratio.Of), findSummary(sums, ratio.Base)
+		if num == nil || den == nil || den.RPS <= 0 {
+			continue
 		}
-	}
-	if num != nil && den != nil && den.RPS > 0 {
 		rounds := fmt.Sprintf("%d rounds", min(num.Rounds, den.Rounds))
 		if rounds == "1 rounds" {
 			rounds = "1 round"
 		}
-		if _, err := fmt.Fprintf(w, "ratio %s/%s req/s (median of %s): %.2f\n",
-			ratioOf, base, rounds, num.RPS/den.RPS); err != nil {
-			return failed, err
-		}
+		fmt.Fprintf(&b, "ratio %s req/s (median of %s): %.2f\n", ratio, rounds, num.RPS/den.RPS)
 	}
 	if len(bound) > 0 {
-		_, err = fmt.Fprintf(w, "note: the generator used %s or more of its CPU in round(s) %s: there it, not the server, set req/s\n",
+		fmt.Fprintf(&b, "note: the generator used %s or more of its CPU in round(s) %s: there it, not the server, set req/s\n",
 			formatShare(GeneratorBound), strings.Join(bound, ", "))
 	}
+	table := b.String()
+	for strings.Contains(table, " \n") {
+		table = strings.ReplaceAll(table, " \n", "\n")
+	}
+	_, err = io.WriteString(w, table)
 	return failed, err
+}
+
+// findSummary returns the summary of scenario, or nil.
+func findSummary(sums []Summary, scenario string) *Summary {
+	for i := range sums {
+		if sums[i].Scenario == scenario {
+			return &sums[i]
+		}
+	}
+	return nil
 }
 
 // formatShare writes a share as a percentage, e.g. "97%"; "-" when unknown.

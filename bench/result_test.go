@@ -47,7 +47,7 @@ func TestResultsRoundTripAndTable(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	failed, err := WriteTable(&out, got, "govbus", "direct")
+	failed, err := WriteTable(&out, got, Ratio{"govbus", "direct"})
 	if err != nil || len(failed) != 0 {
 		t.Fatalf("failed %v, err %v", failed, err)
 	}
@@ -71,7 +71,7 @@ func TestWriteTableReportsFailures(t *testing.T) {
 		{Scenario: "govbus", Round: 2, RPS: 50, WarmupErrors: 1},
 	}
 	var out bytes.Buffer
-	failed, err := WriteTable(&out, rs, "govbus", "direct")
+	failed, err := WriteTable(&out, rs, Ratio{"govbus", "direct"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +88,62 @@ func TestWriteTableReportsFailures(t *testing.T) {
 	}
 	// No ratio without both scenarios.
 	out.Reset()
-	if _, err := WriteTable(&out, rs[:1], "govbus", "direct"); err != nil || strings.Contains(out.String(), "ratio") {
+	if _, err := WriteTable(&out, rs[:1], Ratio{"govbus", "direct"}); err != nil || strings.Contains(out.String(), "ratio") {
 		t.Errorf("single scenario: %v\n%s", err, out.String())
+	}
+}
+
+func TestWriteTableThreeScenarios(t *testing.T) {
+	var rs []Result
+	for round, rps := range [][3]float64{{30000, 9500, 9000}, {32000, 10500, 10000}, {31000, 10000, 8000}} {
+		for i, name := range []string{"direct", "proxy", "govbus"} {
+			rs = append(rs, Result{Scenario: name, Round: round + 1, RPS: rps[i], P50Micros: 1000 * float64(i+1), P99Micros: 4000})
+		}
+	}
+	ratios, err := ParseRatios("govbus/direct,proxy/direct,govbus/proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := WriteTable(&out, rs, ratios...); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	want := []string{
+		"direct          1     30000",
+		"proxy           1      9500",
+		"govbus          3      8000",
+		"direct     median     31000    1.00ms    4.00ms       0\n" +
+			"proxy      median     10000    2.00ms    4.00ms       0\n" +
+			"govbus     median      9000    3.00ms    4.00ms       0\n" +
+			"ratio govbus/direct req/s (median of 3 rounds): 0.29\n" +
+			"ratio proxy/direct req/s (median of 3 rounds): 0.32\n" +
+			"ratio govbus/proxy req/s (median of 3 rounds): 0.90\n",
+	}
+	for _, w := range want {
+		if !strings.Contains(table, w) {
+			t.Errorf("table lacks %q:\n%s", w, table)
+		}
+	}
+	// A ratio whose scenario is absent is left out; the others stay.
+	out.Reset()
+	if _, err := WriteTable(&out, rs[:2], ratios...); err != nil {
+		t.Fatal(err)
+	}
+	if table := out.String(); strings.Contains(table, "govbus/") || !strings.Contains(table, "ratio proxy/direct req/s (median of 1 round): 0.32\n") {
+		t.Errorf("direct and proxy only:\n%s", table)
+	}
+}
+
+func TestParseRatios(t *testing.T) {
+	got, err := ParseRatios(" govbus/direct, proxy/direct ")
+	if err != nil || len(got) != 2 || got[0] != (Ratio{"govbus", "direct"}) || got[1] != (Ratio{"proxy", "direct"}) || got[1].String() != "proxy/direct" {
+		t.Errorf("ParseRatios = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "govbus", "govbus/", "/direct", "a/b/c", "a/b,", "a b/c"} {
+		if _, err := ParseRatios(bad); err == nil {
+			t.Errorf("ParseRatios(%q) accepted", bad)
+		}
 	}
 }
 

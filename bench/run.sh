@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Load harness of govbus (make bench): the same GET /persons/{id} load sent
-# directly to the simulated civil registry and through govbus, in
-# alternating rounds, then a table of req/s, p50, p99 and errors per round,
-# the medians, and the ratio govbus/direct of req/s.
+# directly to the simulated civil registry, through a bare Go reverse proxy
+# (net/http/httputil.ReverseProxy, served by benchload proxy: the yardstick
+# for any proxy on this machine) and through govbus, in alternating rounds,
+# then a table of req/s, p50, p99 and errors per round, the medians, and the
+# ratios govbus/direct, proxy/direct and govbus/proxy of req/s.
 #
 # It builds bin/govbus, bin/registrysim and bin/benchload, starts its own
-# registrysim and govbus on bench ports (never the demo's), stops exactly
-# those processes on exit, and fails (exit 1) when a port is taken, a server
-# does not get ready, or any request gets no 2xx answer.
+# registrysim, bare proxy and govbus on bench ports (never the demo's), stops
+# exactly those processes on exit, and fails (exit 1) when a port is taken, a
+# server does not get ready, or any request gets no 2xx answer.
 #
 # Environment:
 #   BENCH_DURATION   measured time per round          (default 5s)
@@ -17,7 +19,8 @@
 #   BENCH_GENERATOR  auto (wrk when installed, else the built-in benchload),
 #                    wrk, or go                        (default auto)
 #   BENCH_NO_BUILD   1: use the binaries already in bin/
-# Ports (127.0.0.1): registry 19101, consumer 19080, status 19464, admin 19465.
+# Ports (127.0.0.1): registry 19101, bare proxy 19090, consumer 19080,
+# status 19464, admin 19465.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +33,7 @@ CONNS=${BENCH_CONNS:-64}
 GENERATOR=${BENCH_GENERATOR:-auto}
 
 REGISTRY_ADDR=127.0.0.1:19101
+PROXY_ADDR=127.0.0.1:19090
 BUSINESS_ADDR=127.0.0.1:19102 # only rewritten into the config; not served
 CONSUMER_ADDR=127.0.0.1:19080
 STATUS_ADDR=127.0.0.1:19464
@@ -46,6 +50,7 @@ RESULTS=$WORK/results.jsonl
 PERSON_PATH=/persons/{id}
 SERVICE=UA/GOV/00000001/civil-registry/persons
 DIRECT_URL="http://$REGISTRY_ADDR$PERSON_PATH"
+PROXY_URL="http://$PROXY_ADDR$PERSON_PATH"
 GOVBUS_URL="http://$CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
 GOVBUS_HEADERS=(
 	-H "X-Road-Client: UA/GOV/00000003/eservice"
@@ -78,8 +83,10 @@ for b in govbus registrysim benchload; do
 done
 
 # --- CPU placement ----------------------------------------------------------
-# Servers (registrysim and govbus) share one CPU, the generator has another,
-# so that the generator never takes CPU time from what it measures.
+# Servers (registrysim, the bare proxy and govbus) share one CPU, the
+# generator has another, so that the generator never takes CPU time from
+# what it measures. Both proxies run for the whole run, idle in the other's
+# rounds, so each round sees the same processes on the server CPU.
 SERVER_PIN=()
 LOAD_PIN=()
 PLACEMENT="unpinned"
@@ -99,7 +106,7 @@ fi
 if ((${#cpus[@]} >= 2)) && (($(nproc) >= 2)); then
 	SERVER_PIN=(taskset -c "${cpus[0]}")
 	LOAD_PIN=(taskset -c "${cpus[1]}")
-	PLACEMENT="registrysim+govbus on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
+	PLACEMENT="registrysim+proxy+govbus on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
 elif ! command -v taskset >/dev/null 2>&1; then
 	PLACEMENT="UNPINNED: taskset not found; servers and generator share the CPUs"
 else
@@ -124,6 +131,7 @@ echo "generator:  $GEN_DESC"
 echo "placement:  $PLACEMENT"
 echo "load:       $CONNS connections, $ROUNDS rounds per scenario, $WARMUP warm-up + $DURATION measured per round"
 echo "scenarios:  direct  GET $DIRECT_URL"
+echo "            proxy   GET $PROXY_URL (bare httputil.ReverseProxy)"
 echo "            govbus  GET $GOVBUS_URL"
 echo "            ids 1000000001..1000010000, one drawn per request"
 echo
@@ -181,30 +189,37 @@ bin/govbus check -config "$CONFIG" >"$WORK/check.log" 2>&1 ||
 	die "bin/govbus check refused $CONFIG:"$'\n'"$(cat "$WORK/check.log")"
 
 # --- start ------------------------------------------------------------------
-bin/benchload ports "$REGISTRY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR" ||
+bin/benchload ports "$REGISTRY_ADDR" "$PROXY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR" ||
 	die "a port the bench needs is taken (see above); stop what holds it and retry"
 
 "${SERVER_PIN[@]}" bin/registrysim -civil "$REGISTRY_ADDR" -business "" >"$WORK/registrysim.log" 2>&1 &
 REGISTRY_PID=$!
 STARTED+=("$REGISTRY_PID")
+"${SERVER_PIN[@]}" bin/benchload proxy -listen "$PROXY_ADDR" -target "http://$REGISTRY_ADDR" >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+STARTED+=("$PROXY_PID")
 "${SERVER_PIN[@]}" bin/govbus serve -config "$CONFIG" >"$WORK/govbus.log" 2>&1 &
 GOVBUS_PID=$!
 STARTED+=("$GOVBUS_PID")
 
-if ! bin/benchload wait -timeout 20s -pid "$REGISTRY_PID,$GOVBUS_PID" \
-	"http://$REGISTRY_ADDR/persons/1000000001" "http://$STATUS_ADDR/readyz"; then
+SERVER_PIDS=("$REGISTRY_PID" "$PROXY_PID" "$GOVBUS_PID")
+if ! bin/benchload wait -timeout 20s -pid "$REGISTRY_PID,$PROXY_PID,$GOVBUS_PID" \
+	"http://$REGISTRY_ADDR/persons/1000000001" "http://$PROXY_ADDR/persons/1000000001" \
+	"http://$STATUS_ADDR/readyz"; then
 	echo "--- registrysim log" >&2
 	tail -n 20 "$WORK/registrysim.log" >&2 || true
+	echo "--- proxy log" >&2
+	tail -n 20 "$WORK/proxy.log" >&2 || true
 	echo "--- govbus log" >&2
 	tail -n 20 "$WORK/govbus.log" >&2 || true
 	die "the servers did not get ready"
 fi
 # One call through govbus before measuring: a refusal (401, 403...) is a
 # setup problem, reported as such.
-bin/benchload wait -timeout 10s -pid "$REGISTRY_PID,$GOVBUS_PID" "${GOVBUS_HEADERS[@]}" \
+bin/benchload wait -timeout 10s -pid "$REGISTRY_PID,$PROXY_PID,$GOVBUS_PID" "${GOVBUS_HEADERS[@]}" \
 	"http://$CONSUMER_ADDR/r1/$SERVICE/persons/1000000001" ||
 	die "govbus does not answer 2xx to the bench's call (see above)"
-echo "servers ready: registrysim pid $REGISTRY_PID, govbus pid $GOVBUS_PID"
+echo "servers ready: registrysim pid $REGISTRY_PID, proxy pid $PROXY_PID, govbus pid $GOVBUS_PID"
 echo
 
 # --- rounds -----------------------------------------------------------------
@@ -225,16 +240,17 @@ run_round() { # scenario round url [headers...]
 	after=$( (cat "$RESULTS" 2>/dev/null || true) | wc -l)
 	((after > before)) || die "the $scenario round $round produced no result (see above)"
 	# Servers must survive every round.
-	for pid in "$REGISTRY_PID" "$GOVBUS_PID"; do
+	for pid in "${SERVER_PIDS[@]}"; do
 		kill -0 "$pid" 2>/dev/null || die "server pid $pid died during the $scenario round $round (see $WORK/*.log)"
 	done
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	run_round direct "$r" "$DIRECT_URL"
+	run_round proxy "$r" "$PROXY_URL"
 	run_round govbus "$r" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
 done
 
 # --- report -----------------------------------------------------------------
 [[ -s $RESULTS ]] || die "no round produced a result"
 echo
-bin/benchload table -in "$RESULTS" -ratio govbus/direct
+bin/benchload table -in "$RESULTS" -ratio govbus/direct,proxy/direct,govbus/proxy
