@@ -52,6 +52,9 @@ SERVICE=UA/GOV/00000001/civil-registry/persons
 DIRECT_URL="http://$REGISTRY_ADDR$PERSON_PATH"
 PROXY_URL="http://$PROXY_ADDR$PERSON_PATH"
 GOVBUS_URL="http://$CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
+# The same registry behind a second registry entry with breakers and retries
+# off (added to the bench config below).
+GOVBUS_PLAIN_URL="http://$CONSUMER_ADDR/r1/UA/GOV/00000001/civil-plain/persons$PERSON_PATH"
 GOVBUS_HEADERS=(
 	-H "X-Road-Client: UA/GOV/00000003/eservice"
 	-H "Authorization: Bearer demo-eservice-key"
@@ -132,7 +135,8 @@ echo "placement:  $PLACEMENT"
 echo "load:       $CONNS connections, $ROUNDS rounds per scenario, $WARMUP warm-up + $DURATION measured per round"
 echo "scenarios:  direct  GET $DIRECT_URL"
 echo "            proxy   GET $PROXY_URL (bare httputil.ReverseProxy)"
-echo "            govbus  GET $GOVBUS_URL"
+echo "            govbus-plain  GET $GOVBUS_PLAIN_URL (breakers and retries off)"
+echo "            govbus  GET $GOVBUS_URL (the demo pipeline: breakers, retries, purpose rule)"
 echo "            ids 1000000001..1000010000, one drawn per request"
 echo
 
@@ -180,7 +184,25 @@ trap 'exit 143' TERM
 		-e "s#127\.0\.0\.1:9101\b#$REGISTRY_ADDR#g" \
 		-e "s#127\.0\.0\.1:9102\b#$BUSINESS_ADDR#g" \
 		-e "s#var/messagelog#var/bench/messagelog#g" \
-		"$DEMO_CONFIG"
+		"$DEMO_CONFIG" |
+		awk -v reg="$REGISTRY_ADDR" '
+			# A second registry on the same simulator with breakers and
+			# retries off, and a rule without purposes: the "govbus-plain"
+			# scenario, to price the resilience stack.
+			{ print }
+			/^registries:/ {
+				print "  - id: UA/GOV/00000001/civil-plain"
+				print "    endpoints: [http://" reg "]"
+				print "    retry: {max: 0}"
+				print "    breaker: {disabled: true}"
+				print "    services:"
+				print "      - code: persons"
+			}
+			/^rules:/ {
+				print "  - id: bench-plain"
+				print "    clients: [UA/GOV/00000003/eservice]"
+				print "    services: [UA/GOV/00000001/civil-plain/persons]"
+			}'
 } >"$CONFIG"
 if leftover=$(grep -nE '(127\.0\.0\.1|localhost|0\.0\.0\.0):(8080|9464|9465|9101|9102)\b' "$CONFIG"); then
 	die "$CONFIG still names a demo address, which would collide with make run:"$'\n'"$leftover"
@@ -247,10 +269,11 @@ run_round() { # scenario round url [headers...]
 for ((r = 1; r <= ROUNDS; r++)); do
 	run_round direct "$r" "$DIRECT_URL"
 	run_round proxy "$r" "$PROXY_URL"
+	run_round govbus-plain "$r" "$GOVBUS_PLAIN_URL" "${GOVBUS_HEADERS[@]}"
 	run_round govbus "$r" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
 done
 
 # --- report -----------------------------------------------------------------
 [[ -s $RESULTS ]] || die "no round produced a result"
 echo
-bin/benchload table -in "$RESULTS" -ratio govbus/direct,proxy/direct,govbus/proxy
+bin/benchload table -in "$RESULTS" -ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain
