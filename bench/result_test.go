@@ -110,9 +110,9 @@ func TestWriteTableThreeScenarios(t *testing.T) {
 	}
 	table := out.String()
 	want := []string{
-		"direct          1     30000",
-		"proxy           1      9500",
-		"govbus          3      8000",
+		"direct             1     30000",
+		"proxy              1      9500",
+		"govbus             3      8000",
 		"direct        median     31000    1.00ms    4.00ms       0\n" +
 			"proxy         median     10000    2.00ms    4.00ms       0\n" +
 			"govbus        median      9000    3.00ms    4.00ms       0\n" +
