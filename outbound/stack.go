@@ -188,6 +188,8 @@ func (s *Stack) failure(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &ge):
 		return ge
+	case errors.Is(err, errBreakerRefused):
+		return &gateway.Error{Code: gateway.CodeCircuitOpen, Message: "the registry's circuit breakers are letting only probes through", RetryAfter: time.Second, Err: err}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return gateway.Wrap(gateway.CodeRegistryTimeout, err, "the registry did not answer in time")
 	case errors.Is(ctx.Err(), context.Canceled):
