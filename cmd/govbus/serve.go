@@ -206,13 +206,22 @@ func (l *listener) close() {
 	}
 }
 
-// shutdown stops accepting and lets in-flight exchanges finish within drain.
+// shutdown stops accepting and lets in-flight exchanges finish within
+// drain. The consumer listeners go first; the status and admin listeners
+// stay up meanwhile, so probes see /readyz answer 503 during the drain.
 func shutdown(servers []*listener, drain time.Duration, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
+	isConsumer := func(s *listener) bool { return s.name == "consumer" || s.name == "consumer_tls" }
+	stop(ctx, servers, logger, isConsumer)
+	stop(ctx, servers, logger, func(s *listener) bool { return !isConsumer(s) })
+}
+
+// stop shuts the chosen listeners down in parallel.
+func stop(ctx context.Context, servers []*listener, logger *slog.Logger, which func(*listener) bool) {
 	var wg sync.WaitGroup
 	for _, s := range servers {
-		if s.srv == nil {
+		if s.srv == nil || !which(s) {
 			continue
 		}
 		wg.Add(1)
