@@ -104,6 +104,12 @@ func TestMetricsPassPromtool(t *testing.T) {
 	m := NewMetrics(reg, nil)
 	m.Preset([]string{"UA/GOV/1/a"}, []string{"UA/GOV/2/b/s"}, map[string][]string{"UA/GOV/2/b/s": {"GET"}})
 	m.Middleware(fakeChain("UA/GOV/1/a", "UA/GOV/2/b/s", "")).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	up := NewUpstream(reg)
+	up.Endpoints("UA/GOV/2/b", []string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"})
+	up.Attempt("UA/GOV/2/b", "http://10.0.0.1:8080", "5xx")
+	up.BreakerChanged("UA/GOV/2/b", "http://10.0.0.1:8080", "closed", "open")
+	up.Retry("UA/GOV/2/b")
+	up.InFlight("UA/GOV/2/b", 3)
 	srv := httptest.NewServer(StatusHandler(reg, func() string { return "" }))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -118,7 +124,15 @@ func TestMetricsPassPromtool(t *testing.T) {
 	if err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
-	if !bytes.Contains(page, []byte("govbus_exchange_duration_seconds_bucket")) {
-		t.Errorf("/metrics lacks the duration histogram")
+	for _, want := range []string{
+		"govbus_exchange_duration_seconds_bucket",
+		`govbus_breaker_state{endpoint="http://10.0.0.1:8080",registry="UA/GOV/2/b"} 2`,
+		`govbus_breaker_state{endpoint="http://10.0.0.2:8080",registry="UA/GOV/2/b"} 0`,
+		`govbus_upstream_attempts_total{endpoint="http://10.0.0.2:8080",registry="UA/GOV/2/b",result="ok"} 0`,
+		`govbus_upstream_retries_total{registry="UA/GOV/2/b"} 1`,
+	} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
