@@ -16,6 +16,8 @@ type Config struct {
 	Groups map[string][]string `yaml:"groups"`
 	// Rules are the policy rules; whatever no rule allows is denied.
 	Rules []Rule `yaml:"rules"`
+	// Tracing configures span export (OTEL_* variables override it).
+	Tracing Tracing `yaml:"tracing"`
 
 	// Dir is the directory of the file; relative file names resolve there.
 	Dir string `yaml:"-"`
@@ -247,4 +249,27 @@ type Rule struct {
 	Purposes []string `yaml:"purposes"`
 	// Rights are extra rights, e.g. "tracker".
 	Rights []string `yaml:"rights"`
+}
+
+// Tracing configures OpenTelemetry span export over OTLP/HTTP. The standard
+// variables OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+// OTEL_TRACES_SAMPLER(_ARG) and OTEL_SERVICE_NAME override it.
+type Tracing struct {
+	// Endpoint is the collector's OTLP/HTTP base URL, e.g.
+	// http://127.0.0.1:4318. Default: none (no spans are recorded unless a
+	// variable names one).
+	Endpoint string `yaml:"endpoint"`
+	// ServiceName names govbus in traces. Default "govbus".
+	ServiceName string `yaml:"service_name"`
+	// Sampler is parentbased_always_on (default), always_on, always_off,
+	// traceidratio or parentbased_traceidratio; SamplerArg is the ratio.
+	Sampler    string  `yaml:"sampler"`
+	SamplerArg float64 `yaml:"sampler_arg"`
+	// QueueSize bounds spans waiting for export (beyond it they are dropped
+	// and counted). Default 4096.
+	QueueSize int `yaml:"queue_size"`
+	// BatchSize is spans per export. Default 512.
+	BatchSize int `yaml:"batch_size"`
+	// ExportTimeout bounds one export. Default 5s.
+	ExportTimeout Duration `yaml:"export_timeout"`
 }

@@ -71,6 +71,7 @@ func (v *validator) validate() {
 		}
 		members[m.ID] = true
 	}
+	v.tracing()
 	services := v.registries(members)
 	clients := v.clients(members)
 	v.groups(clients)
@@ -384,4 +385,21 @@ func contains(list []string, s string) bool {
 func PolicyRule(r Rule) policies.Rule {
 	return policies.Rule{ID: r.ID, Clients: r.Clients, Services: r.Services, Methods: r.Methods,
 		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights}
+}
+
+func (v *validator) tracing() {
+	t := v.cfg.Tracing
+	if t.Endpoint != "" {
+		if u, err := url.Parse(t.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.addf("tracing.endpoint", "%q is not an http(s) URL", t.Endpoint)
+		}
+	}
+	switch t.Sampler {
+	case "", "parentbased_always_on", "always_on", "always_off", "traceidratio", "parentbased_traceidratio":
+	default:
+		v.addf("tracing.sampler", "unknown sampler %q", t.Sampler)
+	}
+	if t.SamplerArg < 0 || t.SamplerArg > 1 {
+		v.addf("tracing.sampler_arg", "must be between 0 and 1")
+	}
 }

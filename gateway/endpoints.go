@@ -11,35 +11,57 @@ import (
 	"sync"
 
 	"github.com/go-kit/kit/endpoint"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/govbus/govbus/policies"
 )
 
+// chain holds what the steps of the inbound chain share.
+type chain struct {
+	tracer trace.Tracer
+}
+
 // NewExchangeEndpoint builds the inbound chain of an exchange, outermost
 // first: authenticate → route → decide policy → read body → adapter.
 // This is the one place where the order of these concerns is decided.
-// The endpoint takes a *Request and returns a *Response; failures are
-// *Error values.
-func NewExchangeEndpoint() endpoint.Endpoint {
+// Each step records a span (a child of the exchange's server span) under
+// tracer. The endpoint takes a *Request and returns a *Response; failures
+// are *Error values.
+func NewExchangeEndpoint(tracer trace.Tracer) endpoint.Endpoint {
+	c := chain{tracer: tracer}
 	return endpoint.Chain(
-		authenticate,
-		route,
-		decide,
-		readBody,
-	)(forward)
+		c.authenticate,
+		c.route,
+		c.decide,
+		c.readBody,
+	)(c.forward)
 }
 
 // NewMetaEndpoint builds the chain of the metaservices that need the
 // caller's identity but no policy rule: authenticate → serve.
-func NewMetaEndpoint(serve endpoint.Endpoint) endpoint.Endpoint {
-	return authenticate(serve)
+func NewMetaEndpoint(tracer trace.Tracer, serve endpoint.Endpoint) endpoint.Endpoint {
+	return chain{tracer: tracer}.authenticate(serve)
+}
+
+// endSpan ends a step's span, marking it failed when err is set.
+func endSpan(sp trace.Span, err error) {
+	if err != nil {
+		sp.SetStatus(codes.Error, string(CodeOf(err)))
+		sp.SetAttributes(attribute.String("error.type", string(CodeOf(err))))
+	}
+	sp.End()
 }
 
 // authenticate proves the claimed X-Road-Client with the credential.
-func authenticate(next endpoint.Endpoint) endpoint.Endpoint {
+func (c chain) authenticate(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
-		if err := req.Snapshot.Authenticator.Authenticate(req.ClientKey, req.Credential); err != nil {
+		_, sp := c.tracer.Start(ctx, "authenticate")
+		err := req.Snapshot.Authenticator.Authenticate(req.ClientKey, req.Credential)
+		endSpan(sp, err)
+		if err != nil {
 			return nil, err
 		}
 		SummaryFrom(ctx).Client = req.ClientKey
@@ -48,7 +70,7 @@ func authenticate(next endpoint.Endpoint) endpoint.Endpoint {
 }
 
 // route finds the service and checks that it declares the method.
-func route(next endpoint.Endpoint) endpoint.Endpoint {
+func (c chain) route(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
 		r, ok := req.Snapshot.Routes[req.ServiceKey]
@@ -57,6 +79,7 @@ func route(next endpoint.Endpoint) endpoint.Endpoint {
 		}
 		s := SummaryFrom(ctx)
 		s.Service, s.Registry = r.ServiceKey, r.Registry
+		s.PathTemplate = r.PathTemplate(req.Target.Path)
 		if !r.AllowsMethod(req.Method) {
 			return nil, &Error{Code: CodeMethodNotAllowed, Message: "the service does not declare this method", Allow: r.Methods}
 		}
@@ -66,23 +89,35 @@ func route(next endpoint.Endpoint) endpoint.Endpoint {
 }
 
 // decide asks the policy; default deny.
-func decide(next endpoint.Endpoint) endpoint.Endpoint {
+func (c chain) decide(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
+		_, sp := c.tracer.Start(ctx, "policy")
 		d := req.Snapshot.Policy.Decide(policies.Query{
 			Client: req.ClientKey, Service: req.ServiceKey, Method: req.Method,
 			Path: req.Target.Path, Purpose: req.Purpose,
 		})
 		req.Decision = d
+		s := SummaryFrom(ctx)
+		s.Decision = d.Effect.String()
+		if sp.IsRecording() {
+			sp.SetAttributes(attribute.String("govbus.policy.decision", s.Decision),
+				attribute.String("govbus.policy.rule_id", d.RuleID), attribute.String("govbus.policy.reason", d.Reason))
+		}
+		var err error
 		switch d.Effect {
 		case policies.Allow:
-			SummaryFrom(ctx).RuleID = d.RuleID
-			return next(ctx, req)
+			s.RuleID = d.RuleID
 		case policies.PurposeRequired:
-			return nil, Errorf(CodePurposeRequired, "X-Road-Purpose is missing or not among the purposes the agreement allows")
+			err = Errorf(CodePurposeRequired, "X-Road-Purpose is missing or not among the purposes the agreement allows")
 		default:
-			return nil, Errorf(CodeAccessDenied, "no policy rule allows this client to make this call")
+			err = Errorf(CodeAccessDenied, "no policy rule allows this client to make this call")
 		}
+		endSpan(sp, err)
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
 	}
 }
 
@@ -102,7 +137,7 @@ func PutBuffer(b *bytes.Buffer) {
 }
 
 // readBody reads the request body within the service's limit.
-func readBody(next endpoint.Endpoint) endpoint.Endpoint {
+func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
 		limit := req.Route.MaxRequestBytes
@@ -133,17 +168,21 @@ func readBody(next endpoint.Endpoint) endpoint.Endpoint {
 // forward sends the exchange to the registry's adapter (whose outbound
 // stack enforces the service's deadline) and computes the request hash of
 // what was forwarded.
-func forward(ctx context.Context, request any) (any, error) {
+func (c chain) forward(ctx context.Context, request any) (any, error) {
 	req := request.(*Request)
 	r := req.Route
 	out := &Outbound{
 		Method: req.Method, Path: req.Target.Path, RawQuery: req.Target.RawQuery,
 		Header: outboundHeader(req), Body: req.BodyBytes, Route: r,
 	}
+	ctx, sp := c.tracer.Start(ctx, "adapter", trace.WithAttributes(attribute.String("govbus.registry", r.Registry)))
 	resp, err := r.Adapter.Exchange(ctx, out)
 	if err != nil {
-		return nil, classify(ctx, err)
+		err = classify(ctx, err)
+		endSpan(sp, err)
+		return nil, err
 	}
+	sp.End()
 	resp.RequestHash = RequestHash(req.Method, resp.Forwarded, req.BodyBytes)
 	resp.Request = req
 	return resp, nil

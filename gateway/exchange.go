@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/govbus/govbus/policies"
@@ -40,8 +41,6 @@ type Request struct {
 	Credential    Credential
 	// RemoteIP is the consumer's address, sent on as X-Forwarded-For.
 	RemoteIP string
-	// TraceParent and TraceState are the consumer's W3C trace context.
-	TraceParent, TraceState string
 	// Route and Decision are set by the route and policy steps.
 	Route    *Route
 	Decision policies.Decision
@@ -119,6 +118,50 @@ type Route struct {
 	// OpenAPI is the service description served by getOpenAPI, if any.
 	OpenAPI []byte
 	Adapter Adapter
+}
+
+// PathTemplate returns path with its ids replaced by the first of the
+// service's path templates that matches it segment by segment ("{name}"
+// matches any one segment), or "/{path}" when none does; it never returns
+// a raw id. It does not allocate.
+func (r *Route) PathTemplate(path string) string {
+	for _, t := range r.Paths {
+		if templateMatches(t, path) {
+			return t
+		}
+	}
+	if path == "" || path == "/" {
+		return "/"
+	}
+	return "/{path}"
+}
+
+// templateMatches reports whether path fits template t.
+func templateMatches(t, path string) bool {
+	for {
+		if t == "" || path == "" {
+			return t == path
+		}
+		if t[0] != '/' || path[0] != '/' {
+			return false
+		}
+		t, path = t[1:], path[1:]
+		ts, ps := t, path
+		if i := strings.IndexByte(t, '/'); i >= 0 {
+			ts, t = t[:i], t[i:]
+		} else {
+			t = ""
+		}
+		if i := strings.IndexByte(path, '/'); i >= 0 {
+			ps, path = path[:i], path[i:]
+		} else {
+			path = ""
+		}
+		isVar := len(ts) > 1 && ts[0] == '{' && ts[len(ts)-1] == '}'
+		if isVar && ps == "" || !isVar && ts != ps {
+			return false
+		}
+	}
 }
 
 // AllowsMethod reports whether the service declares method.

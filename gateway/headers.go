@@ -134,8 +134,6 @@ func outboundHeader(req *Request) http.Header {
 	set(HeaderIssue, req.Issue)
 	set(HeaderPurpose, req.Purpose)
 	set("X-Forwarded-For", req.RemoteIP)
-	set("Traceparent", req.TraceParent)
-	set("Tracestate", req.TraceState)
 	if _, ok := h["Accept"]; !ok {
 		h["Accept"] = defaultAccept
 	}

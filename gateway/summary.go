@@ -6,12 +6,22 @@ import "context"
 // traces and logs around the exchange. It holds configured identifiers
 // only: no paths, user ids or message contents.
 type Summary struct {
+	// MessageID and RequestID are the exchange's X-Road-Id and govbus's
+	// own id ("" until the request head was decoded).
+	MessageID, RequestID string
 	// Client is the authenticated client id ("" until authenticated).
 	Client string
 	// Service is the routed service id ("" until routed).
 	Service string
 	// Registry is the providing subsystem id ("" until routed).
 	Registry string
+	// PathTemplate is the path after the service code with ids replaced
+	// by the service's template ("/persons/{id}"), or "/{path}" when no
+	// template matches: never a raw id.
+	PathTemplate string
+	// Decision is the policy's effect ("allow", "deny", "purpose-required"),
+	// "" when the exchange never reached the policy.
+	Decision string
 	// RuleID is the policy rule that allowed the exchange.
 	RuleID string
 	// Code is the error code when govbus answered with an error.

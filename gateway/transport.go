@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -48,12 +49,12 @@ func StatusOf(c Code) int {
 type Options struct {
 	// Holder supplies the configuration each exchange runs under. Required.
 	Holder *Holder
-	// Logger receives one line per error answer; nil discards.
-	Logger *slog.Logger
 	// NewID returns fresh UUIDs; nil uses random (version 4) UUIDs.
 	NewID func() string
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Tracer records the spans of the chain's steps; nil records none.
+	Tracer trace.Tracer
 }
 
 // Handler serves the consumer API of DESIGN.md §3 on one listener.
@@ -61,32 +62,31 @@ type Handler struct {
 	opts      Options
 	exchange  *kithttp.Server
 	meta      map[string]*kithttp.Server
-	logger    *slog.Logger
 	errorsEnc kithttp.ErrorEncoder
 }
 
 // NewHandler returns the consumer-facing handler.
 func NewHandler(opts Options) *Handler {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	if opts.NewID == nil {
 		opts.NewID = func() string { return uuid.NewString() }
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, logger: opts.Logger}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	h := &Handler{opts: opts}
 	h.errorsEnc = h.encodeError
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(h.errorsEnc)}
-	h.exchange = kithttp.NewServer(NewExchangeEndpoint(), h.decode, h.encodeResponse, serverOpts...)
+	h.exchange = kithttp.NewServer(NewExchangeEndpoint(opts.Tracer), h.decode, h.encodeResponse, serverOpts...)
 	h.meta = map[string]*kithttp.Server{}
 	for name, ep := range map[string]endpoint.Endpoint{
 		MetaListMethods:    listMethods(false),
 		MetaAllowedMethods: listMethods(true),
 		MetaGetOpenAPI:     getOpenAPI,
 	} {
-		h.meta[name] = kithttp.NewServer(NewMetaEndpoint(ep), h.decode, h.encodeResponse, serverOpts...)
+		h.meta[name] = kithttp.NewServer(NewMetaEndpoint(opts.Tracer, ep), h.decode, h.encodeResponse, serverOpts...)
 	}
 	return h
 }
@@ -164,7 +164,7 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 		dst  *string
 	}{
 		{HeaderID, &req.MessageID}, {HeaderUserID, &req.UserID}, {HeaderIssue, &req.Issue},
-		{HeaderPurpose, &req.Purpose}, {"Traceparent", &req.TraceParent}, {"Tracestate", &req.TraceState},
+		{HeaderPurpose, &req.Purpose},
 	} {
 		if *f.dst, err = single(r.Header, f.name); err != nil {
 			return nil, err
@@ -176,6 +176,8 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 	if req.MessageID == "" {
 		req.MessageID = h.opts.NewID()
 	}
+	sum := SummaryFrom(ctx)
+	sum.MessageID, sum.RequestID = req.MessageID, req.RequestID
 	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
 		req.Credential.APIKey = strings.TrimSpace(auth[7:])
 	}
@@ -235,15 +237,7 @@ func (h *Handler) encodeError(ctx context.Context, err error, w http.ResponseWri
 	status := StatusOf(e.Code)
 	detail := h.opts.NewID()
 	s := SummaryFrom(ctx)
-	s.Code, s.Status, s.ErrorID, s.Cause = e.Code, status, detail, err
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelWarn
-	}
-	h.logger.LogAttrs(ctx, level, "exchange refused",
-		slog.String("type", string(e.Code)), slog.String("detail", detail),
-		slog.String("client", s.Client), slog.String("service", s.Service),
-		slog.String("cause", e.Error()))
+	s.Code, s.Status, s.ErrorID, s.Cause = e.Code, status, detail, e
 	wh := w.Header()
 	wh.Set(HeaderError, string(e.Code))
 	if e.RetryAfter > 0 {

@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
@@ -91,6 +94,9 @@ rules:
     purposes: [benefit-eligibility]
 `
 
+// flaky counts calls to /flaky, which fails every other time.
+var flaky atomic.Int64
+
 // spoofHandler answers with headers a registry must not be able to set.
 var spoofHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Road-Client", "EVIL/X/Y/Z")
@@ -104,7 +110,7 @@ var spoofHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 		_, _ = w.Write([]byte(strings.Repeat("x", 5000)))
 		return
 	}
-	if r.URL.Path == "/fail" {
+	if r.URL.Path == "/fail" || r.URL.Path == "/flaky" && flaky.Add(1)%2 == 1 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_, _ = io.WriteString(w, "echo")
@@ -112,6 +118,16 @@ var spoofHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newTracedWorld(t, nil)
+}
+
+// newTracedWorld is newWorld with spans recorded by tp (nil: none).
+func newTracedWorld(t *testing.T, tp trace.TracerProvider) *world {
+	t.Helper()
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	tracer := tp.Tracer("govbus-test")
 	w := &world{civil: registrysim.NewCivil(), spoofer: registrysim.New(spoofHandler)}
 	w.docs = w.civil
 	civilSrv := httptest.NewServer(w.civil)
@@ -132,14 +148,14 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatalf("config: %v", problems)
 	}
-	snap, err := node.Build(cfg, node.Options{})
+	w.reg = prometheus.NewRegistry()
+	snap, err := node.Build(cfg, node.Options{Tracer: tracer, Observer: observability.NewUpstream(w.reg)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.reg = prometheus.NewRegistry()
 	metrics := observability.NewMetrics(w.reg, nil)
-	h := gateway.NewHandler(gateway.Options{Holder: gateway.NewHolder(snap)})
-	w.bus = httptest.NewServer(metrics.Middleware(h))
+	h := gateway.NewHandler(gateway.Options{Holder: gateway.NewHolder(snap), Tracer: tracer})
+	w.bus = httptest.NewServer(observability.Instrument{Metrics: metrics, Tracer: tracer}.Wrap(h))
 	t.Cleanup(w.bus.Close)
 	return w
 }

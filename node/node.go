@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"os"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/govbus/govbus/adapters/rest"
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
@@ -27,6 +30,10 @@ type Options struct {
 	// Observer is told what each registry's outbound stack does (metrics).
 	// Default: nothing is told.
 	Observer outbound.Observer
+	// Tracer records a CLIENT span per upstream attempt; Propagator writes
+	// its traceparent. Defaults: no spans; W3C trace context.
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
 }
 
 // Build turns a validated configuration into a Snapshot.
@@ -90,8 +97,10 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 			Interval: r.Breaker.Interval.D(), OpenTimeout: r.Breaker.OpenTimeout.D(),
 			HalfOpenRequests: r.Breaker.HalfOpenRequests,
 		},
-		Observer: opts.Observer,
-		Logger:   opts.Logger,
+		Observer:   opts.Observer,
+		Logger:     opts.Logger,
+		Tracer:     opts.Tracer,
+		Propagator: opts.Propagator,
 	}
 	if oc.Retry.Max == 0 {
 		oc.Retry.Max = -1 // "max: 0" in the file means no retries

@@ -14,6 +14,18 @@ import (
 	"github.com/govbus/govbus/gateway"
 )
 
+// durationBuckets are the classic buckets of the duration histograms.
+var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Reloaded counts a configuration reload: ok, or refused.
+func (m *Metrics) Reloaded(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("ok").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("refused").Inc()
+}
+
 // Label values used when an exchange got no further than authentication or
 // routing.
 const (
@@ -27,6 +39,8 @@ type Metrics struct {
 	exchanges *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
+	decisions *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
 	now       func() time.Time
 	pool      sync.Pool
 }
@@ -45,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "govbus", Name: "exchange_duration_seconds",
 			Help:                            "Time from reading the request head to writing the answer.",
-			Buckets:                         []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Buckets:                         durationBuckets,
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
@@ -54,10 +68,24 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 			Namespace: "govbus", Name: "exchanges_in_flight",
 			Help: "Exchanges being served now.",
 		}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "policy_decisions_total",
+			Help: "Policy decisions by result (allow, deny, purpose-required).",
+		}, []string{"result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "config_reloads_total",
+			Help: "Configuration reloads by result (ok, refused).",
+		}, []string{"result"}),
 		now: now,
 	}
 	m.pool.New = func() any { return new(gateway.Summary) }
-	reg.MustRegister(m.exchanges, m.duration, m.inFlight)
+	for _, r := range []string{"allow", "deny", "purpose-required"} {
+		m.decisions.WithLabelValues(r)
+	}
+	for _, r := range []string{"ok", "refused"} {
+		m.reloads.WithLabelValues(r)
+	}
+	reg.MustRegister(m.exchanges, m.duration, m.inFlight, m.decisions, m.reloads)
 	return m
 }
 
@@ -83,31 +111,10 @@ func methodLabel(m string) string {
 	return "OTHER"
 }
 
-// Middleware counts and times every request of the consumer handler. It
-// puts a gateway.Summary into the request context for the chain to fill.
+// Middleware counts and times every request of the consumer handler,
+// without spans or logs; see Instrument for the whole set.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := m.now()
-		m.inFlight.Inc()
-		s := m.pool.Get().(*gateway.Summary)
-		*s = gateway.Summary{}
-		next.ServeHTTP(w, r.WithContext(gateway.WithSummary(r.Context(), s)))
-		client, service, outcome := s.Client, s.Service, OutcomeOK
-		if client == "" {
-			client = UnknownClient
-		}
-		if service == "" {
-			service = UnknownService
-		}
-		if s.Code != "" {
-			outcome = string(s.Code)
-		}
-		method := methodLabel(r.Method)
-		m.exchanges.WithLabelValues(client, service, method, outcome).Inc()
-		m.duration.WithLabelValues(service, method, outcome).Observe(m.now().Sub(start).Seconds())
-		m.inFlight.Dec()
-		m.pool.Put(s)
-	})
+	return Instrument{Metrics: m}.Wrap(next)
 }
 
 // BuildInfo registers govbus_build_info with the version.

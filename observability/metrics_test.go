@@ -2,6 +2,7 @@ package observability
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -106,7 +107,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	m.Middleware(fakeChain("UA/GOV/1/a", "UA/GOV/2/b/s", "")).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	up := NewUpstream(reg)
 	up.Endpoints("UA/GOV/2/b", []string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"})
-	up.Attempt("UA/GOV/2/b", "http://10.0.0.1:8080", "5xx")
+	up.Attempt(context.Background(), "UA/GOV/2/b", "http://10.0.0.1:8080", "5xx", 3*time.Millisecond)
 	up.BreakerChanged("UA/GOV/2/b", "http://10.0.0.1:8080", "closed", "open")
 	up.Retry("UA/GOV/2/b")
 	up.InFlight("UA/GOV/2/b", 3)

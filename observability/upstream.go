@@ -1,6 +1,9 @@
 package observability
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govbus/govbus/outbound"
@@ -19,6 +22,7 @@ type Upstream struct {
 	state       *prometheus.GaugeVec
 	transitions *prometheus.CounterVec
 	inFlight    *prometheus.GaugeVec
+	duration    *prometheus.HistogramVec
 }
 
 var _ outbound.Observer = (*Upstream)(nil)
@@ -47,8 +51,16 @@ func NewUpstream(reg prometheus.Registerer) *Upstream {
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "govbus", Name: "upstream_in_flight", Help: "Requests in flight to each registry (the bulkhead's use).",
 		}, []string{"registry"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "govbus", Name: "upstream_duration_seconds",
+			Help:                            "Time of one attempt on a registry endpoint, from sending the request to the answer's head.",
+			Buckets:                         durationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"registry", "endpoint"}),
 	}
-	reg.MustRegister(u.attempts, u.retries, u.budget, u.state, u.transitions, u.inFlight)
+	reg.MustRegister(u.attempts, u.retries, u.budget, u.state, u.transitions, u.inFlight, u.duration)
 	return u
 }
 
@@ -65,12 +77,15 @@ func (u *Upstream) Endpoints(registry string, endpoints []string) {
 			u.transitions.WithLabelValues(registry, e, to)
 		}
 		u.state.WithLabelValues(registry, e).Set(0)
+		u.duration.WithLabelValues(registry, e)
 	}
 }
 
-// Attempt counts one attempt.
-func (u *Upstream) Attempt(registry, endpoint, result string) {
+// Attempt counts and times one attempt; a sampled span in ctx becomes the
+// duration's exemplar.
+func (u *Upstream) Attempt(ctx context.Context, registry, endpoint, result string, took time.Duration) {
 	u.attempts.WithLabelValues(registry, endpoint, result).Inc()
+	observe(ctx, u.duration.WithLabelValues(registry, endpoint), took.Seconds())
 }
 
 // Retry counts one retry.

@@ -16,6 +16,10 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Config configures the stack of one registry. Zero fields take the
@@ -38,6 +42,11 @@ type Config struct {
 	Observer Observer
 	// Logger receives breaker state changes. Default: discard.
 	Logger *slog.Logger
+	// Tracer records one CLIENT span per attempt. Default: none.
+	Tracer trace.Tracer
+	// Propagator writes the attempt's trace context (traceparent) into
+	// the registry request. Default: W3C trace context.
+	Propagator propagation.TextMapPropagator
 }
 
 // Pool sizes the registry's own connection pool.
@@ -143,5 +152,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Tracer == nil {
+		c.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	if c.Propagator == nil {
+		c.Propagator = propagation.TraceContext{}
 	}
 }

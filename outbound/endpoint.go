@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,10 @@ import (
 	"github.com/go-kit/kit/circuitbreaker"
 	kitendpoint "github.com/go-kit/kit/endpoint"
 	"github.com/sony/gobreaker"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // errBreakerRefused marks an attempt that an endpoint's breaker refused
@@ -33,6 +39,7 @@ type endpoint struct {
 	// key is the endpoint as shown in metrics and status (no credentials).
 	key      string
 	basePath string // escaped, without a trailing slash
+	port     int    // for server.port
 	cb       *gobreaker.CircuitBreaker
 	call     kitendpoint.Endpoint // breaker(attempt)
 
@@ -50,6 +57,13 @@ type note struct {
 func newEndpoint(s *Stack, i int, u *url.URL) *endpoint {
 	ep := &endpoint{s: s, index: i, url: u, key: u.Redacted(),
 		basePath: strings.TrimSuffix(u.EscapedPath(), "/")}
+	ep.port, _ = strconv.Atoi(u.Port())
+	if ep.port == 0 {
+		ep.port = 80
+		if u.Scheme == "https" {
+			ep.port = 443
+		}
+	}
 	ep.call = ep.attempt
 	b := s.cfg.Breaker
 	if !b.Disabled {
@@ -125,42 +139,127 @@ func (ep *endpoint) target(path, rawQuery string) *url.URL {
 	return u
 }
 
-// roundTrip runs one attempt through the breaker.
-func (ep *endpoint) roundTrip(r *http.Request) (*http.Response, error) {
+// roundTrip runs one attempt through the breaker, as a CLIENT span whose
+// context travels to the registry in traceparent.
+func (ep *endpoint) roundTrip(r *http.Request, resend int) (*http.Response, error) {
 	ep.outstanding.Add(1)
 	defer ep.outstanding.Add(-1)
-	out, err := ep.call(r.Context(), r)
+	ctx, sp := ep.s.cfg.Tracer.Start(r.Context(), r.Method, trace.WithSpanKind(trace.SpanKindClient))
+	defer sp.End()
+	if sp.IsRecording() {
+		sp.SetAttributes(ep.spanAttributes(r, resend)...)
+	}
+	// Attempts of one call run one after another, so the call's header map
+	// may carry each attempt's own traceparent.
+	ep.s.cfg.Propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	r = r.WithContext(ctx)
+	out, err := ep.call(ctx, r)
 	if err != nil {
 		var se *statusError
 		switch {
 		case errors.As(err, &se):
+			spanResult(sp, se.resp.StatusCode, "")
 			return se.resp, nil
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			sp.AddEvent("circuit breaker refused the attempt", trace.WithAttributes(attribute.String("govbus.breaker.state", ep.state())))
+			spanResult(sp, 0, "breaker_open")
 			return nil, errBreakerRefused
 		}
 		ep.lastErr.Store(&note{At: ep.s.now(), Error: err.Error()})
+		spanResult(sp, 0, errorType(ctx, err))
 		return nil, err
 	}
-	return out.(*http.Response), nil
+	resp := out.(*http.Response)
+	spanResult(sp, resp.StatusCode, "")
+	return resp, nil
+}
+
+// spanAttributes are the stable HTTP client attributes of an attempt. The
+// URL's path is the service's template (no ids) and every query value is
+// REDACTED.
+func (ep *endpoint) spanAttributes(r *http.Request, resend int) []attribute.KeyValue {
+	st := r.Context().Value(callKey{}).(*call)
+	full := ep.url.Scheme + "://" + ep.url.Host + ep.basePath + st.pathTemplate
+	if st.rawQuery != "" {
+		full += "?" + redactQuery(st.rawQuery)
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", r.Method),
+		attribute.String("server.address", ep.url.Hostname()),
+		attribute.Int("server.port", ep.port),
+		attribute.String("url.full", full),
+		attribute.String("govbus.registry", ep.s.cfg.Registry),
+		attribute.String("govbus.breaker.state", ep.state()),
+	}
+	if resend > 0 {
+		attrs = append(attrs, attribute.Int("http.request.resend_count", resend))
+	}
+	return attrs
+}
+
+// spanResult records an attempt's status or error type on its span.
+func spanResult(sp trace.Span, status int, errType string) {
+	if status > 0 {
+		sp.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			errType = strconv.Itoa(status)
+		}
+	}
+	if errType != "" {
+		sp.SetAttributes(attribute.String("error.type", errType))
+		sp.SetStatus(codes.Error, errType)
+	}
+}
+
+// errorType names a transport failure for error.type.
+func errorType(ctx context.Context, err error) string {
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return "connection_refused"
+	}
+	return "transport_error"
+}
+
+// redactQuery keeps a query's parameter names and replaces every value
+// with REDACTED.
+func redactQuery(q string) string {
+	var b strings.Builder
+	for i, kv := range strings.Split(q, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		b.WriteString(k)
+		b.WriteString("=REDACTED")
+	}
+	return b.String()
 }
 
 // attempt is one round trip on the registry's transport.
 func (ep *endpoint) attempt(ctx context.Context, request any) (any, error) {
+	start := ep.s.now()
 	resp, err := ep.s.transport.RoundTrip(request.(*http.Request))
+	took := ep.s.now().Sub(start)
 	obs, reg := ep.s.cfg.Observer, ep.s.cfg.Registry
 	switch {
 	case err != nil && ctx.Err() == context.DeadlineExceeded:
-		obs.Attempt(reg, ep.key, "timeout")
+		obs.Attempt(ctx, reg, ep.key, "timeout", took)
 		return nil, err
 	case err != nil:
-		obs.Attempt(reg, ep.key, "error")
+		obs.Attempt(ctx, reg, ep.key, "error", took)
 		return nil, err
 	case resp.StatusCode >= 500:
-		obs.Attempt(reg, ep.key, "5xx")
+		obs.Attempt(ctx, reg, ep.key, "5xx", took)
 		ep.lastErr.Store(&note{At: ep.s.now(), Error: "answered " + resp.Status})
 		return nil, &statusError{resp}
 	}
-	obs.Attempt(reg, ep.key, "ok")
+	obs.Attempt(ctx, reg, ep.key, "ok", took)
 	return resp, nil
 }
 

@@ -39,6 +39,9 @@ type Call struct {
 	Body     []byte
 	// Timeout covers the whole call, every attempt and wait included.
 	Timeout time.Duration
+	// PathTemplate is Path with its ids replaced by the service's template
+	// ("/persons/{id}"); spans show it instead of the path. Default "/{path}".
+	PathTemplate string
 	// Idempotent marks a call that may be re-sent after it may have
 	// reached the registry (GET, HEAD, OPTIONS, PUT, DELETE, or a service
 	// configured idempotent).
@@ -116,9 +119,11 @@ type call struct {
 	idempotent bool
 	path       string // escaped path after the endpoint base
 	rawQuery   string
-	tried      uint64 // bit i: endpoint i was tried
-	attempts   int
-	forwarded  string // path-and-query of the last attempt
+	// pathTemplate is path with ids replaced, for spans.
+	pathTemplate string
+	tried        uint64 // bit i: endpoint i was tried
+	attempts     int
+	forwarded    string // path-and-query of the last attempt
 }
 
 type callKey struct{}
@@ -148,7 +153,10 @@ func (s *Stack) Do(ctx context.Context, c Call) (*gateway.Response, error) {
 	}
 	// 3. retries (4-7 run inside, through s.RoundTrip)
 	s.budget.request()
-	st := &call{idempotent: c.Idempotent, path: c.Path, rawQuery: c.RawQuery}
+	st := &call{idempotent: c.Idempotent, path: c.Path, rawQuery: c.RawQuery, pathTemplate: c.PathTemplate}
+	if st.pathTemplate == "" {
+		st.pathTemplate = "/{path}"
+	}
 	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, st), c.Method, "", c.Body)
 	if err != nil {
 		return nil, gateway.Wrap(gateway.CodeInternalError, err, "building the registry request failed")
@@ -208,12 +216,13 @@ func (s *Stack) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	st.tried |= 1 << (uint(ep.index) % 64)
+	resend := st.attempts
 	st.attempts++
 	r := *req // a shallow copy: a RoundTripper must not change its request
 	u := ep.target(st.path, st.rawQuery)
 	r.URL, r.Host = u, ""
 	st.forwarded = u.RequestURI()
-	return ep.roundTrip(&r)
+	return ep.roundTrip(&r, resend)
 }
 
 // allOpen fails fast with CodeCircuitOpen when no endpoint's breaker would

@@ -76,7 +76,7 @@ type recorder struct {
 	transitions []string
 }
 
-func (r *recorder) Attempt(_, ep, result string) {
+func (r *recorder) Attempt(_ context.Context, _, ep, result string, _ time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.attempts == nil {

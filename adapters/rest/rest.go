@@ -88,6 +88,7 @@ func (a *Adapter) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway
 	return a.stack.Do(ctx, outbound.Call{
 		Method: out.Method, Path: out.Path, RawQuery: out.RawQuery, Header: h, Body: out.Body,
 		Timeout:          out.Route.Timeout,
+		PathTemplate:     out.Route.PathTemplate(out.Path),
 		Idempotent:       Idempotent(out.Method) || out.Route.Idempotent,
 		MaxResponseBytes: a.maxResp,
 	})

@@ -74,8 +74,27 @@ func serve(args []string, stderr io.Writer) int {
 	if *drain == 0 {
 		*drain = cfg.Listeners.DrainTimeout.D()
 	}
+	t := cfg.Tracing
+	tracing, err := observability.NewTracing(context.Background(), observability.TracingConfig{
+		Endpoint: t.Endpoint, ServiceName: t.ServiceName, Sampler: t.Sampler, SamplerArg: t.SamplerArg,
+		QueueSize: t.QueueSize, BatchSize: t.BatchSize, ExportTimeout: t.ExportTimeout.D(),
+		Attributes: map[string]string{"service.instance.id": cfg.Node, "service.version": version},
+	}, reg, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
+		return 1
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tracing.Shutdown(ctx)
+	}()
+	if tracing.Endpoint != "" {
+		logger.Info("exporting spans", slog.String("endpoint", tracing.Endpoint))
+	}
+	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator}
 
-	snap, err := node.Build(cfg, node.Options{Logger: logger, Observer: upstream})
+	snap, err := node.Build(cfg, buildOpts)
 	if err != nil {
 		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
 		return 1
@@ -89,23 +108,25 @@ func serve(args []string, stderr io.Writer) int {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
 		next, _, err := config.Load(*path, nil)
-		if err != nil {
-			logger.Error("reload refused", slog.String("error", err.Error()))
-			return err
+		if err == nil {
+			var s *gateway.Snapshot
+			if s, err = node.Build(next, buildOpts); err == nil {
+				holder.Store(s)
+				presetMetrics(metrics, s)
+				configLoaded(time.Now())
+				metrics.Reloaded(true)
+				logger.Info("configuration reloaded", slog.String("version", s.Version))
+				return nil
+			}
 		}
-		s, err := node.Build(next, node.Options{Logger: logger, Observer: upstream})
-		if err != nil {
-			logger.Error("reload refused", slog.String("error", err.Error()))
-			return err
-		}
-		holder.Store(s)
-		presetMetrics(metrics, s)
-		configLoaded(time.Now())
-		logger.Info("configuration reloaded", slog.String("version", s.Version))
-		return nil
+		metrics.Reloaded(false)
+		logger.Error("reload refused", slog.String("error", err.Error()))
+		return err
 	}
 
-	consumer := metrics.Middleware(gateway.NewHandler(gateway.Options{Holder: holder, Logger: logger}))
+	consumer := observability.Instrument{
+		Metrics: metrics, Tracer: tracing.Tracer(), Propagator: tracing.Propagator, Logger: logger,
+	}.Wrap(gateway.NewHandler(gateway.Options{Holder: holder, Tracer: tracing.Tracer()}))
 	var up atomic.Bool
 	ready := func() string {
 		if !up.Load() {
