@@ -57,8 +57,14 @@ func freePorts(t *testing.T, n int) []string {
 // start runs a binary, stopping it (by PID) when the test ends.
 func start(t *testing.T, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	logf, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
+	return startCmd(t, exec.Command(name, args...), filepath.Base(name))
+}
+
+// startCmd starts a prepared command, logging to a file shown when the
+// test fails, and stops it (by PID) when the test ends.
+func startCmd(t *testing.T, cmd *exec.Cmd, name string) *exec.Cmd {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func start(t *testing.T, name string, args ...string) *exec.Cmd {
 		}
 		if t.Failed() {
 			data, _ := os.ReadFile(logf.Name())
-			t.Logf("%s log:\n%s", filepath.Base(name), data)
+			t.Logf("%s log:\n%s", name, data)
 		}
 		logf.Close()
 	})

@@ -24,8 +24,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/govbus/govbus/registrysim"
 )
@@ -47,6 +54,16 @@ type registry struct {
 
 // run starts the registries named by args and serves them until a signal
 // arrives; it returns the process exit status.
+// newTracerProvider exports the registry's spans over OTLP/HTTP to base.
+func newTracerProvider(base string) (*sdktrace.TracerProvider, error) {
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(strings.TrimSuffix(base, "/")+"/v1/traces"))
+	if err != nil {
+		return nil, err
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "registrysim"))
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(200*time.Millisecond)), sdktrace.WithResource(res)), nil
+}
+
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("registrysim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -55,7 +72,7 @@ func run(args []string, stderr io.Writer) int {
 	businessAddr := fs.String("business", "127.0.0.1:9102",
 		"listen `address` of the business registry (SOAP; not built yet, so not served); empty disables it")
 	otlp := fs.String("otlp", "",
-		"OTLP/HTTP `endpoint` for the registry's own spans (later issue; ignored for now)")
+		"OTLP/HTTP base `URL` (e.g. http://127.0.0.1:4318) for the registry's own spans; empty: none")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -71,12 +88,26 @@ func run(args []string, stderr io.Writer) int {
 	if *businessAddr != "" {
 		logger.Warn("business registry not built yet; not listening", "addr", *businessAddr)
 	}
+	wrap := func(_ string, h http.Handler) http.Handler { return h }
 	if *otlp != "" {
-		logger.Warn("span export not built yet; -otlp ignored")
+		tp, err := newTracerProvider(*otlp)
+		if err != nil {
+			fmt.Fprintf(stderr, "registrysim: -otlp: %v\n", err)
+			return 2
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			_ = tp.Shutdown(ctx)
+		}()
+		wrap = func(name string, h http.Handler) http.Handler {
+			return registrysim.Traced(h, tp.Tracer("registrysim-"+name), propagation.TraceContext{})
+		}
+		logger.Info("exporting spans", "endpoint", *otlp)
 	}
 	var registries []registry
 	if *civilAddr != "" {
-		registries = append(registries, registry{"civil", *civilAddr, registrysim.NewCivil()})
+		registries = append(registries, registry{"civil", *civilAddr, wrap("civil", registrysim.NewCivil())})
 	}
 	if len(registries) == 0 {
 		fmt.Fprintln(stderr, "registrysim: no registry to serve: every address is empty")
