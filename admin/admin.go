@@ -1,6 +1,7 @@
 // Package admin serves the operators' listener: /admin/status (registries,
 // endpoints, in-flight counts, configuration version) and /admin/reload.
 // It is never mounted on the consumer port.
+// GET /admin/opmon serves operational monitoring records (see package opmon).
 package admin
 
 import (
@@ -26,6 +27,9 @@ type Options struct {
 	Reload func() error
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Opmon serves GET /admin/opmon, usually opmon.Handler over the
+	// node's store; nil answers 404 (operational monitoring is off).
+	Opmon http.Handler
 }
 
 // statusReporter is implemented by adapters that can describe their state.
@@ -84,6 +88,13 @@ func Handler(opts Options) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"config_version": opts.Holder.Load().Version})
+	})
+	mux.HandleFunc("GET /admin/opmon", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Opmon == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "operational monitoring is off"})
+			return
+		}
+		opts.Opmon.ServeHTTP(w, r)
 	})
 	return mux
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/opmon"
 )
 
 func TestStatus(t *testing.T) {
@@ -70,5 +71,37 @@ func TestReload(t *testing.T) {
 	handler.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/reload", nil))
 	if rec.Code != 405 {
 		t.Errorf("GET /admin/reload = %d, want 405", rec.Code)
+	}
+}
+
+func TestOpmon(t *testing.T) {
+	h := gateway.NewHolder(&gateway.Snapshot{Version: "v1"})
+	off := Handler(Options{Holder: h})
+	rec := httptest.NewRecorder()
+	off.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/opmon", nil))
+	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/json" ||
+		!strings.Contains(rec.Body.String(), `"error": "operational monitoring is off"`) {
+		t.Errorf("opmon off: %d %s", rec.Code, rec.Body)
+	}
+
+	store := opmon.NewStore(10)
+	store.Add(&opmon.Record{ID: "r1", Client: "UA/GOV/00000003/eservice", RequestInTs: 1_700_000_000_000, Status: 200, Succeeded: true})
+	on := Handler(Options{Holder: h, Opmon: opmon.Handler(store)})
+	rec = httptest.NewRecorder()
+	on.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/opmon?client=UA%2FGOV%2F00000003%2Feservice&limit=5", nil))
+	var page opmon.Page
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != 200 ||
+		len(page.Records) != 1 || page.Records[0].ID != "r1" {
+		t.Errorf("opmon on: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	on.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/opmon?limit=0", nil))
+	if rec.Code != 400 {
+		t.Errorf("bad limit: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	on.ServeHTTP(rec, httptest.NewRequest("POST", "/admin/opmon", nil))
+	if rec.Code != 405 {
+		t.Errorf("POST /admin/opmon = %d, want 405", rec.Code)
 	}
 }
