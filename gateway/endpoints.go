@@ -161,6 +161,7 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 		}
 		req.BodyBytes = buf.Bytes()
+		SummaryFrom(ctx).RequestSize = n
 		return next(ctx, req)
 	}
 }
@@ -185,6 +186,8 @@ func (c chain) forward(ctx context.Context, request any) (any, error) {
 	sp.End()
 	resp.RequestHash = RequestHash(req.Method, resp.Forwarded, req.BodyBytes)
 	resp.Request = req
+	sum := SummaryFrom(ctx)
+	sum.SentAt, sum.ReceivedAt, sum.Attempts = resp.SentAt, resp.ReceivedAt, resp.Attempts
 	return resp, nil
 }
 

@@ -84,6 +84,10 @@ type Response struct {
 	RequestHash string
 	// Request is the exchange this answers; nil for metaservices.
 	Request *Request
+	// SentAt is when the first attempt was sent to the registry, and
+	// ReceivedAt when the answer arrived; Attempts counts the attempts.
+	SentAt, ReceivedAt time.Time
+	Attempts           int
 	// Release, when set, returns Body's buffer to its pool once the answer
 	// has been written.
 	Release func()

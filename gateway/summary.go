@@ -1,6 +1,9 @@
 package gateway
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Summary is what the steps of an exchange learn about it, for metrics,
 // traces and logs around the exchange. It holds configured identifiers
@@ -28,6 +31,16 @@ type Summary struct {
 	Code Code
 	// Status is the HTTP status sent to the consumer.
 	Status int
+	// RequestSize and ResponseSize are the body sizes received from the
+	// consumer and sent back.
+	RequestSize, ResponseSize int64
+	// SentAt and ReceivedAt are when the registry was first called and when
+	// its answer arrived (zero when it never was); Attempts counts the
+	// attempts.
+	SentAt, ReceivedAt time.Time
+	Attempts           int
+	// Message is the consumer-safe message of an error answer.
+	Message string
 	// ErrorID is the detail id of an error answer (also in the log).
 	ErrorID string
 	// Cause is the internal cause of an error answer, for the log only.

@@ -214,7 +214,8 @@ func (h *Handler) encodeResponse(ctx context.Context, w http.ResponseWriter, res
 		}
 	}
 	set("Content-Length", strconv.Itoa(len(resp.Body)))
-	SummaryFrom(ctx).Status = resp.Status
+	sum := SummaryFrom(ctx)
+	sum.Status, sum.ResponseSize = resp.Status, int64(len(resp.Body))
 	w.WriteHeader(resp.Status)
 	_, err := w.Write(resp.Body)
 	return err
@@ -237,7 +238,7 @@ func (h *Handler) encodeError(ctx context.Context, err error, w http.ResponseWri
 	status := StatusOf(e.Code)
 	detail := h.opts.NewID()
 	s := SummaryFrom(ctx)
-	s.Code, s.Status, s.ErrorID, s.Cause = e.Code, status, detail, e
+	s.Code, s.Status, s.ErrorID, s.Cause, s.Message = e.Code, status, detail, e, e.Message
 	wh := w.Header()
 	wh.Set(HeaderError, string(e.Code))
 	if e.RetryAfter > 0 {

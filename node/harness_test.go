@@ -20,6 +20,7 @@ import (
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/node"
 	"github.com/govbus/govbus/observability"
+	"github.com/govbus/govbus/opmon"
 	"github.com/govbus/govbus/registrysim"
 )
 
@@ -31,6 +32,7 @@ type world struct {
 	spoofer *registrysim.Sim
 	bus     *httptest.Server
 	reg     *prometheus.Registry
+	records *opmon.Store
 }
 
 const (
@@ -155,7 +157,8 @@ func newTracedWorld(t *testing.T, tp trace.TracerProvider) *world {
 	}
 	metrics := observability.NewMetrics(w.reg, nil)
 	h := gateway.NewHandler(gateway.Options{Holder: gateway.NewHolder(snap), Tracer: tracer})
-	w.bus = httptest.NewServer(observability.Instrument{Metrics: metrics, Tracer: tracer}.Wrap(h))
+	w.records = opmon.NewStore(1000)
+	w.bus = httptest.NewServer(observability.Instrument{Metrics: metrics, Tracer: tracer, Opmon: w.records, Node: "test"}.Wrap(h))
 	t.Cleanup(w.bus.Close)
 	return w
 }

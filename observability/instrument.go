@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/opmon"
 )
 
 // Instrument wraps the consumer handler with everything an SRE reads about
@@ -33,6 +34,11 @@ type Instrument struct {
 	// answered, Info for Client.* errors, Warn for Server.* ones.
 	// Default: discard.
 	Logger *slog.Logger
+	// Opmon keeps an operational monitoring record per exchange.
+	// Default: none kept.
+	Opmon interface{ Add(*opmon.Record) }
+	// Node names this node in the records.
+	Node string
 }
 
 // Wrap returns next instrumented. It puts a gateway.Summary into the
@@ -80,6 +86,9 @@ func (in Instrument) Wrap(next http.Handler) http.Handler {
 		}
 		sp.End()
 		in.log(ctx, sp.SpanContext(), r.Method, s, outcome, took)
+		if in.Opmon != nil {
+			in.record(sp.SpanContext(), r.Method, s, start, start.Add(took))
+		}
 		m.pool.Put(s)
 	})
 }
@@ -181,6 +190,23 @@ func redactQuery(q string) string {
 		b.WriteString("=REDACTED")
 	}
 	return b.String()
+}
+
+// record keeps the exchange's operational monitoring record.
+func (in Instrument) record(sc trace.SpanContext, method string, s *gateway.Summary, in0, out time.Time) {
+	rec := opmon.Record{
+		ID: s.RequestID, MessageID: s.MessageID, Client: s.Client, Service: s.Service, Registry: s.Registry,
+		Method: method, RuleID: s.RuleID,
+		RequestInTs: opmon.Millis(in0), RequestOutTs: opmon.Millis(s.SentAt),
+		ResponseInTs: opmon.Millis(s.ReceivedAt), ResponseOutTs: opmon.Millis(out),
+		RequestSize: s.RequestSize, ResponseSize: s.ResponseSize, Status: s.Status,
+		Succeeded: s.Code == "" && s.Status < 500, FaultCode: string(s.Code), FaultString: s.Message,
+		Attempts: s.Attempts, Node: in.Node,
+	}
+	if sc.IsValid() {
+		rec.TraceID = sc.TraceID().String()
+	}
+	in.Opmon.Add(&rec)
 }
 
 // log writes the exchange's line: identifiers and outcome, never personal

@@ -162,10 +162,12 @@ func (s *Stack) Do(ctx context.Context, c Call) (*gateway.Response, error) {
 		return nil, gateway.Wrap(gateway.CodeInternalError, err, "building the registry request failed")
 	}
 	req.Header = c.Header
+	sent := s.now()
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, s.failure(ctx, err)
 	}
+	received := s.now()
 	defer resp.Body.Close()
 	limit := c.MaxResponseBytes
 	buf := gateway.GetBuffer()
@@ -181,6 +183,7 @@ func (s *Stack) Do(ctx context.Context, c Call) (*gateway.Response, error) {
 	return &gateway.Response{
 		Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes(),
 		Forwarded: st.forwarded, Release: func() { gateway.PutBuffer(buf) },
+		SentAt: sent, ReceivedAt: received, Attempts: st.attempts,
 	}, nil
 }
 

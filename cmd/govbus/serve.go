@@ -28,6 +28,7 @@ import (
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/node"
 	"github.com/govbus/govbus/observability"
+	"github.com/govbus/govbus/opmon"
 )
 
 // serve runs a node until SIGINT or SIGTERM.
@@ -124,8 +125,10 @@ func serve(args []string, stderr io.Writer) int {
 		return err
 	}
 
+	records := opmon.NewStore(opmon.DefaultSize)
 	consumer := observability.Instrument{
 		Metrics: metrics, Tracer: tracing.Tracer(), Propagator: tracing.Propagator, Logger: logger,
+		Opmon: records, Node: cfg.Node,
 	}.Wrap(gateway.NewHandler(gateway.Options{Holder: holder, Tracer: tracing.Tracer()}))
 	var up atomic.Bool
 	ready := func() string {
@@ -140,6 +143,7 @@ func serve(args []string, stderr io.Writer) int {
 		{name: "status", addr: l.Status.Address, handler: observability.StatusHandler(reg, ready)},
 		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
+			Opmon: opmon.Handler(records),
 		})},
 	}
 	if t := l.ConsumerTLS; t != nil {
