@@ -80,6 +80,9 @@ func (in Instrument) Wrap(next http.Handler) http.Handler {
 		if s.Decision != "" {
 			m.decisions.WithLabelValues(s.Decision).Inc()
 		}
+		if s.Code == gateway.CodeRateLimited {
+			m.limited.WithLabelValues(client).Inc()
+		}
 		m.inFlight.Dec()
 		if sp.IsRecording() {
 			endServerSpan(sp, r, s)

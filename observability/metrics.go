@@ -41,6 +41,7 @@ type Metrics struct {
 	inFlight  prometheus.Gauge
 	decisions *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
+	limited   *prometheus.CounterVec
 	now       func() time.Time
 	pool      sync.Pool
 }
@@ -76,6 +77,10 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 			Namespace: "govbus", Name: "config_reloads_total",
 			Help: "Configuration reloads by result (ok, refused).",
 		}, []string{"result"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "rate_limited_total",
+			Help: "Exchanges refused because the client's rate or quota was spent.",
+		}, []string{"client"}),
 		now: now,
 	}
 	m.pool.New = func() any { return new(gateway.Summary) }
@@ -85,13 +90,16 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 	for _, r := range []string{"ok", "refused"} {
 		m.reloads.WithLabelValues(r)
 	}
-	reg.MustRegister(m.exchanges, m.duration, m.inFlight, m.decisions, m.reloads)
+	reg.MustRegister(m.exchanges, m.duration, m.inFlight, m.decisions, m.reloads, m.limited)
 	return m
 }
 
 // Preset creates the series of every configured client × service pair
 // with outcome ok, so that they exist (at zero) from start-up.
 func (m *Metrics) Preset(clients, services []string, methods map[string][]string) {
+	for _, c := range clients {
+		m.limited.WithLabelValues(c)
+	}
 	for _, s := range services {
 		for _, meth := range methods[s] {
 			m.duration.WithLabelValues(s, meth, OutcomeOK)
