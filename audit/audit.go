@@ -1,0 +1,97 @@
+// Package audit is govbus's message log (DESIGN.md §6): two records per
+// exchange — the request, durable before it is forwarded, and the response,
+// durable before the consumer sees it — in one hash chain per node, signed
+// in batches with Ed25519, in an embedded SQLite file or in PostgreSQL.
+// A citizen's Data Tracker reads the same records.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Kind tells a request record from a response record.
+type Kind string
+
+// Record kinds.
+const (
+	KindRequest  Kind = "request"
+	KindResponse Kind = "response"
+)
+
+// Record is one message log entry. It holds identifiers, digests and
+// sizes; the only personal datum, the data subject, is kept as a keyed
+// hash. Bodies are kept only where a service's configuration says so.
+type Record struct {
+	// Seq is the record's position in the node's chain, from 1; set by
+	// the log when the record is appended.
+	Seq int64 `json:"seq"`
+	// ID is the record's own id (UUID).
+	ID   string `json:"id"`
+	Kind Kind   `json:"kind"`
+	// Time is when the record was made (UTC, microsecond precision).
+	Time time.Time `json:"time"`
+	Node string    `json:"node"`
+	// MessageID is the exchange's X-Road-Id; RequestID govbus's own id.
+	MessageID string `json:"message_id"`
+	RequestID string `json:"request_id"`
+	Client    string `json:"client"`
+	Service   string `json:"service"`
+	Method    string `json:"method"`
+	// PathTemplate is the path with ids replaced ("/persons/{id}").
+	PathTemplate string `json:"path_template"`
+	UserID       string `json:"user_id,omitempty"`
+	Issue        string `json:"issue,omitempty"`
+	Purpose      string `json:"purpose,omitempty"`
+	RuleID       string `json:"rule_id,omitempty"`
+	// Status and ErrorType describe the answer (response records).
+	Status    int    `json:"status,omitempty"`
+	ErrorType string `json:"error_type,omitempty"`
+	// Size is the body size; BodySHA256 its hex digest; Body the body
+	// itself where the service keeps bodies.
+	Size       int64  `json:"size"`
+	BodySHA256 string `json:"body_sha256"`
+	Body       []byte `json:"body,omitempty"`
+	// SubjectHash is HMAC-SHA256(key, subject) in hex; "" when the service
+	// names no subject.
+	SubjectHash string `json:"subject_hash,omitempty"`
+	// DiscloseAfter hides the record from the Data Tracker until then
+	// (covert access); zero: disclosed at once.
+	DiscloseAfter time.Time `json:"disclose_after,omitzero"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	// PrevHash is the previous record's Hash ("" for the first); Hash is
+	// SHA-256 over the record's canonical encoding including PrevHash.
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// SignedHead is a signature over the chain head: the Ed25519 signature of
+// "govbus-chain-head/v1 NODE SEQ HASH" by the node's key.
+type SignedHead struct {
+	Node      string    `json:"node"`
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	Time      time.Time `json:"time"`
+	KeyID     string    `json:"key_id"`
+	Signature string    `json:"signature"` // base64
+}
+
+// Store keeps records and signed heads durably. Implementations: SQLite
+// (embedded) and PostgreSQL (clusters). Append must be atomic and durable
+// when it returns: every record of the batch, or none.
+type Store interface {
+	// Append stores records (already chained, Seq set) and, when head is
+	// not nil, a signed head, in one durable transaction.
+	Append(ctx context.Context, records []Record, head *SignedHead) error
+	// Last returns the chain's last record of node, or ok=false when the
+	// chain is empty.
+	Last(ctx context.Context, node string) (Record, bool, error)
+	// Scan calls fn with node's records in Seq order from seq from on,
+	// stopping at the first error fn returns.
+	Scan(ctx context.Context, node string, from int64, fn func(Record) error) error
+	// Heads returns node's signed heads in Seq order.
+	Heads(ctx context.Context, node string) ([]SignedHead, error)
+	// Ping checks that the store can be written.
+	Ping(ctx context.Context) error
+	Close() error
+}
