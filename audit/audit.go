@@ -91,6 +91,14 @@ type Store interface {
 	Scan(ctx context.Context, node string, from int64, fn func(Record) error) error
 	// Heads returns node's signed heads in Seq order.
 	Heads(ctx context.Context, node string) ([]SignedHead, error)
+	// BySubject returns the records of every node whose SubjectHash is
+	// subjectHash and whose Time is in [from, to), in time order.
+	BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error)
+	// Prune deletes node's records with Seq ≤ upTo and keeps anchor, a
+	// signed head at upTo, from which the rest of the chain still verifies.
+	Prune(ctx context.Context, node string, upTo int64, anchor SignedHead) error
+	// Anchor returns node's prune anchor, ok=false when nothing was pruned.
+	Anchor(ctx context.Context, node string) (SignedHead, bool, error)
 	// Ping checks that the store can be written.
 	Ping(ctx context.Context) error
 	Close() error
