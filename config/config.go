@@ -18,6 +18,8 @@ type Config struct {
 	Rules []Rule `yaml:"rules"`
 	// Tracing configures span export (OTEL_* variables override it).
 	Tracing Tracing `yaml:"tracing"`
+	// MessageLog configures the tamper-evident message log.
+	MessageLog MessageLog `yaml:"message_log"`
 
 	// Dir is the directory of the file; relative file names resolve there.
 	Dir string `yaml:"-"`
@@ -203,6 +205,23 @@ type Service struct {
 	// method (e.g. a POST search). Default false: only GET, HEAD, OPTIONS,
 	// PUT and DELETE are re-sent.
 	Idempotent bool `yaml:"idempotent"`
+	// Subject names where the data subject of a call is, for the message
+	// log and the citizen's Data Tracker. Default: none.
+	Subject *Subject `yaml:"subject"`
+	// KeepBodies keeps request and response bodies in the message log
+	// (digests are always kept). Default false.
+	KeepBodies bool `yaml:"keep_bodies"`
+}
+
+// Subject locates the data subject (e.g. a person's id) in a call. It is
+// stored only as a keyed hash.
+type Subject struct {
+	// In is path, query, header or json.
+	In string `yaml:"in"`
+	// Name is the path template's parameter ("id" for /persons/{id}), the
+	// query parameter, the header, or the JSON body field (dotted for
+	// nested fields: "person.id").
+	Name string `yaml:"name"`
 }
 
 // Client is a consumer subsystem that may call through govbus.
@@ -249,6 +268,9 @@ type Rule struct {
 	Purposes []string `yaml:"purposes"`
 	// Rights are extra rights, e.g. "tracker".
 	Rights []string `yaml:"rights"`
+	// DiscloseAfter hides the accesses this rule allows from the Data
+	// Tracker for that long (covert access, e.g. 4320h). Default 0.
+	DiscloseAfter Duration `yaml:"disclose_after"`
 }
 
 // Tracing configures OpenTelemetry span export over OTLP/HTTP. The standard
@@ -272,4 +294,34 @@ type Tracing struct {
 	BatchSize int `yaml:"batch_size"`
 	// ExportTimeout bounds one export. Default 5s.
 	ExportTimeout Duration `yaml:"export_timeout"`
+}
+
+// MessageLog configures the message log: two records per exchange in one
+// hash chain per node, signed in batches.
+type MessageLog struct {
+	// Disabled turns the message log off (tests and benchmarks only).
+	// Default false.
+	Disabled bool `yaml:"disabled"`
+	// Store is sqlite (default) or postgres.
+	Store string `yaml:"store"`
+	// Path is the SQLite file. Default var/messagelog.db (relative to the
+	// working directory).
+	Path string `yaml:"path"`
+	// DSN is the PostgreSQL connection string (use ${ENV}).
+	DSN string `yaml:"dsn"`
+	// SigningKey is the Ed25519 key file signing the chain heads, relative
+	// to the working directory. `govbus keygen` writes one; govbus serve
+	// writes one at first start when the file is missing (and says so).
+	// Default var/messagelog.key.
+	SigningKey string `yaml:"signing_key"`
+	// SignEvery and SignInterval: a head is signed every SignEvery records
+	// or SignInterval, whichever comes first. Defaults 1000 and 1s.
+	SignEvery    int      `yaml:"sign_every"`
+	SignInterval Duration `yaml:"sign_interval"`
+	// SubjectKey keys the HMAC-SHA256 of data subjects (use ${ENV}).
+	// Required when a service names a subject.
+	SubjectKey string `yaml:"subject_key"`
+	// Retention is how long records are kept before `govbus audit prune`
+	// may remove them (once verified and exported). Default 0: forever.
+	Retention Duration `yaml:"retention"`
 }

@@ -40,6 +40,16 @@ func setDefaults(c *Config) {
 	if l.MaxHeaderBytes == 0 {
 		l.MaxHeaderBytes = 64 << 10
 	}
+	ml := &c.MessageLog
+	def(&ml.Store, "sqlite")
+	if ml.Store == "sqlite" {
+		def(&ml.Path, "var/messagelog.db")
+	}
+	def(&ml.SigningKey, "var/messagelog.key")
+	if ml.SignEvery == 0 {
+		ml.SignEvery = 1000
+	}
+	defD(&ml.SignInterval, time.Second)
 	for i := range c.Registries {
 		r := &c.Registries[i]
 		def(&r.Adapter, "rest")

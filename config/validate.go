@@ -72,6 +72,7 @@ func (v *validator) validate() {
 		members[m.ID] = true
 	}
 	v.tracing()
+	v.messageLog()
 	services := v.registries(members)
 	clients := v.clients(members)
 	v.groups(clients)
@@ -252,6 +253,27 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 		v.addf(p+".max_request_bytes", "must be positive")
 	}
 	v.file(p+".openapi", s.OpenAPI, false)
+	if sub := s.Subject; sub != nil {
+		switch sub.In {
+		case "path":
+			found := false
+			for _, path := range s.Paths {
+				found = found || strings.Contains(path, "{"+sub.Name+"}")
+			}
+			if !found {
+				v.addf(p+".subject.name", "no path template of the service has {%s}", sub.Name)
+			}
+		case "query", "header", "json":
+		default:
+			v.addf(p+".subject.in", "must be path, query, header or json")
+		}
+		if sub.Name == "" {
+			v.addf(p+".subject.name", "is required")
+		}
+		if v.cfg.MessageLog.SubjectKey == "" && !v.cfg.MessageLog.Disabled {
+			v.addf(p+".subject", "message_log.subject_key is required to hash data subjects")
+		}
+	}
 }
 
 // clients validates clients and returns the set of client ids.
@@ -401,5 +423,31 @@ func (v *validator) tracing() {
 	}
 	if t.SamplerArg < 0 || t.SamplerArg > 1 {
 		v.addf("tracing.sampler_arg", "must be between 0 and 1")
+	}
+}
+
+func (v *validator) messageLog() {
+	ml := v.cfg.MessageLog
+	if ml.Disabled {
+		v.warnf("message_log.disabled", "the message log is off: exchanges leave no record")
+		return
+	}
+	switch ml.Store {
+	case "sqlite":
+		if ml.Path == "" {
+			v.addf("message_log.path", "is required for the sqlite store")
+		}
+	case "postgres":
+		if ml.DSN == "" {
+			v.addf("message_log.dsn", "is required for the postgres store")
+		}
+	default:
+		v.addf("message_log.store", "unknown store %q (sqlite, postgres)", ml.Store)
+	}
+	if ml.SignEvery < 1 {
+		v.addf("message_log.sign_every", "must be at least 1")
+	}
+	if ml.SubjectKey != "" && len(ml.SubjectKey) < 16 {
+		v.addf("message_log.subject_key", "must be at least 16 bytes")
 	}
 }

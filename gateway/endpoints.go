@@ -24,7 +24,9 @@ type chain struct {
 }
 
 // NewExchangeEndpoint builds the inbound chain of an exchange, outermost
-// first: authenticate → route → decide policy → read body → adapter.
+// first: authenticate → route → decide policy → read body → message log
+// (request record durable before forwarding, response record before
+// answering) → adapter.
 // This is the one place where the order of these concerns is decided.
 // Each step records a span (a child of the exchange's server span) under
 // tracer. The endpoint takes a *Request and returns a *Response; failures
@@ -36,6 +38,7 @@ func NewExchangeEndpoint(tracer trace.Tracer) endpoint.Endpoint {
 		c.route,
 		c.decide,
 		c.readBody,
+		c.messageLog,
 	)(c.forward)
 }
 

@@ -41,6 +41,9 @@ type Request struct {
 	Credential    Credential
 	// RemoteIP is the consumer's address, sent on as X-Forwarded-For.
 	RemoteIP string
+	// SubjectHash is the keyed hash of the call's data subject, set by the
+	// message log (the subject itself is never kept).
+	SubjectHash string
 	// Route and Decision are set by the route and policy steps.
 	Route    *Route
 	Decision policies.Decision
@@ -121,6 +124,10 @@ type Route struct {
 	MaxRequestBytes int64
 	// OpenAPI is the service description served by getOpenAPI, if any.
 	OpenAPI []byte
+	// Subject locates the call's data subject; nil: none.
+	Subject *SubjectSpec
+	// KeepBodies keeps the bodies in the message log.
+	KeepBodies bool
 	Adapter Adapter
 }
 

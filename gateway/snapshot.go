@@ -17,6 +17,7 @@ type Authenticator interface {
 type Policy interface {
 	Decide(q policies.Query) policies.Decision
 	Allows(client, service string) []policies.Grant
+	HasRight(client, right string) (ruleID string, ok bool)
 }
 
 // Member is an entry of the directory served by listClients.
@@ -42,6 +43,10 @@ type Snapshot struct {
 	// KnownClients holds every configured client id (metrics use it to
 	// bound label values).
 	KnownClients map[string]bool
+	// MessageLog records exchanges; nil: no message log.
+	MessageLog MessageLog
+	// Tracker serves the Data Tracker; nil: it answers UnknownService.
+	Tracker Tracker
 }
 
 // Holder holds the current Snapshot; safe for concurrent use.

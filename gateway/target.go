@@ -17,6 +17,8 @@ const (
 	TargetMeta
 	// TargetListClients is the directory: /listClients.
 	TargetListClients
+	// TargetTracker is the Data Tracker: /tracker/v1/accesses.
+	TargetTracker
 )
 
 // Metaservice names, as in the X-Road REST metaservice protocol.
@@ -64,6 +66,9 @@ func ParseTarget(raw string) (Target, error) {
 	}
 	if path == "/listClients" {
 		return Target{Kind: TargetListClients, RawQuery: query}, nil
+	}
+	if path == TrackerPath {
+		return Target{Kind: TargetTracker, RawQuery: query}, nil
 	}
 	rest, ok := strings.CutPrefix(path, "/r1/")
 	if !ok {

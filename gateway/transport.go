@@ -61,6 +61,7 @@ type Options struct {
 type Handler struct {
 	opts      Options
 	exchange  *kithttp.Server
+	tracker   *kithttp.Server
 	meta      map[string]*kithttp.Server
 	errorsEnc kithttp.ErrorEncoder
 }
@@ -80,6 +81,7 @@ func NewHandler(opts Options) *Handler {
 	h.errorsEnc = h.encodeError
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(h.errorsEnc)}
 	h.exchange = kithttp.NewServer(NewExchangeEndpoint(opts.Tracer), h.decode, h.encodeResponse, serverOpts...)
+	h.tracker = kithttp.NewServer(chain{tracer: opts.Tracer}.trackerEndpoint(), h.decode, h.encodeResponse, serverOpts...)
 	h.meta = map[string]*kithttp.Server{}
 	for name, ep := range map[string]endpoint.Endpoint{
 		MetaListMethods:    listMethods(false),
@@ -131,6 +133,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch t.Kind {
 	case TargetListClients:
 		h.listClients(w, r)
+	case TargetTracker:
+		h.tracker.ServeHTTP(w, r)
 	case TargetMeta:
 		SummaryFrom(ctx).Service = t.Meta
 		h.meta[t.Meta].ServeHTTP(w, r)

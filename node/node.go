@@ -11,16 +11,19 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/govbus/govbus/adapters/rest"
+	"github.com/govbus/govbus/audit"
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/outbound"
 	"github.com/govbus/govbus/policies"
+	"github.com/govbus/govbus/tracker"
 )
 
 // Options are the dependencies of Build.
@@ -34,6 +37,13 @@ type Options struct {
 	// its traceparent. Defaults: no spans; W3C trace context.
 	Tracer     trace.Tracer
 	Propagator propagation.TextMapPropagator
+	// AuditLog, when set, records every exchange (the message log);
+	// AuditStore, when set, serves the Data Tracker. Both live across
+	// reloads.
+	AuditLog   Appender
+	AuditStore audit.Store
+	// Now is the clock of the message log and the tracker; nil: time.Now.
+	Now func() time.Time
 }
 
 // Build turns a validated configuration into a Snapshot.
@@ -76,6 +86,26 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 	}
 	s.Policy = engine
 	s.Members = members(cfg)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	key := []byte(cfg.MessageLog.SubjectKey)
+	if opts.AuditLog != nil {
+		disclose := map[string]time.Duration{}
+		for _, r := range cfg.Rules {
+			if r.DiscloseAfter > 0 {
+				disclose[r.ID] = r.DiscloseAfter.D()
+			}
+		}
+		s.MessageLog = &MessageLog{Log: opts.AuditLog, SubjectKey: key, DiscloseAfter: disclose, Now: opts.Now}
+	}
+	if opts.AuditStore != nil {
+		names := map[string]string{}
+		for _, m := range cfg.Members {
+			names[m.ID] = m.Name
+		}
+		s.Tracker = &tracker.Tracker{Store: opts.AuditStore, Key: key, Members: names, Now: opts.Now}
+	}
 	return s, nil
 }
 
@@ -134,6 +164,10 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 			Service: id, ServiceKey: id.String(), Registry: r.ID,
 			Methods: svc.Methods, Paths: svc.Paths, Timeout: svc.Timeout.D(),
 			MaxRequestBytes: int64(svc.MaxRequestBytes), Idempotent: svc.Idempotent, Adapter: adapter,
+			KeepBodies: svc.KeepBodies,
+		}
+		if svc.Subject != nil {
+			route.Subject = &gateway.SubjectSpec{In: svc.Subject.In, Name: svc.Subject.Name}
 		}
 		if svc.OpenAPI != "" {
 			if route.OpenAPI, err = os.ReadFile(cfg.File(svc.OpenAPI)); err != nil {
