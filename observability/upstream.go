@@ -2,6 +2,7 @@ package observability
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,7 @@ type Upstream struct {
 	transitions *prometheus.CounterVec
 	inFlight    *prometheus.GaugeVec
 	duration    *prometheus.HistogramVec
+	refresh     atomic.Pointer[func()]
 }
 
 var _ outbound.Observer = (*Upstream)(nil)
@@ -60,8 +62,26 @@ func NewUpstream(reg prometheus.Registerer) *Upstream {
 			NativeHistogramMinResetDuration: time.Hour,
 		}, []string{"registry", "endpoint"}),
 	}
-	reg.MustRegister(u.attempts, u.retries, u.budget, u.state, u.transitions, u.inFlight, u.duration)
+	reg.MustRegister(u.attempts, u.retries, u.budget, refreshing{u.state, &u.refresh}, u.transitions, u.inFlight, u.duration)
 	return u
+}
+
+// SetRefresh sets a function run before each scrape of the breaker states:
+// a breaker only moves from open to half-open when asked, so the scrape
+// asks (e.g. by reading every stack's status).
+func (u *Upstream) SetRefresh(fn func()) { u.refresh.Store(&fn) }
+
+// refreshing is a collector that runs a refresh before collecting.
+type refreshing struct {
+	prometheus.Collector
+	fn *atomic.Pointer[func()]
+}
+
+func (r refreshing) Collect(ch chan<- prometheus.Metric) {
+	if fn := r.fn.Load(); fn != nil {
+		(*fn)()
+	}
+	r.Collector.Collect(ch)
 }
 
 // Endpoints creates every series of a registry at zero.

@@ -102,6 +102,13 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	presetMetrics(metrics, snap)
 	holder := gateway.NewHolder(snap)
+	upstream.SetRefresh(func() {
+		for _, routes := range holder.Load().Subsystems {
+			if st, ok := routes[0].Adapter.(interface{ Status() any }); ok {
+				st.Status()
+			}
+		}
+	})
 	configLoaded(time.Now())
 
 	var reloadMu sync.Mutex
