@@ -22,6 +22,7 @@ commands:
   ports  checks that addresses are free to listen on
   wait   polls URLs until each answers 2xx
   proxy  serves a bare reverse proxy to a target until SIGINT or SIGTERM
+  spans  checks that a service's spans reached Jaeger; reports dropped spans
 
 "benchload COMMAND -h" lists a command's flags.
 `
@@ -51,6 +52,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdWait(ctx, rest, stderr)
 	case "proxy":
 		return cmdProxy(ctx, rest, stderr)
+	case "spans":
+		return cmdSpans(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -321,6 +324,35 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stderr, "benchload proxy: stopped")
+	return 0
+}
+
+func cmdSpans(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchload spans", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c SpanCheck
+	fs.StringVar(&c.Query, "query", "", "base `URL` of Jaeger's query HTTP API, e.g. http://127.0.0.1:19686 (required)")
+	fs.StringVar(&c.Service, "service", "govbus", "service `name` whose spans must have arrived")
+	fs.StringVar(&c.Metrics, "metrics", "", "Prometheus `URL` of the traced govbus, read for its exchanges and dropped spans")
+	fs.DurationVar(&c.Timeout, "timeout", 15*time.Second, "how long to wait for Jaeger to list the service")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage(err)
+	}
+	if c.Query == "" || c.Service == "" || c.Timeout <= 0 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "benchload spans: want -query URL [-service NAME] [-metrics URL] [-timeout D]")
+		return 2
+	}
+	rep, err := CheckSpans(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchload spans: %v\n", err)
+		if ctx.Err() != nil {
+			return ExitInterrupted
+		}
+		return 1
+	}
+	for _, l := range rep.Lines(c) {
+		fmt.Fprintln(stdout, l)
+	}
 	return 0
 }
 

@@ -2,9 +2,10 @@
 // generator, a driver for wrk, a bare reverse proxy to measure against,
 // and the reporting that bench/run.sh (make bench) uses to compare calls
 // made directly to a registry with the same calls made through a bare
-// net/http/httputil.ReverseProxy and through govbus.
+// net/http/httputil.ReverseProxy and through govbus, with tracing off and
+// with every exchange traced and exported to a running Jaeger.
 //
-// The command cmd/benchload exposes it with five subcommands:
+// The command cmd/benchload exposes it with six subcommands:
 //
 //	benchload run    one measured round (after a warm-up) of one scenario,
 //	                 with the built-in generator or with wrk; appends a
@@ -17,6 +18,9 @@
 //	benchload proxy  serves a bare reverse proxy (the path forwarded as
 //	                 given, a connection pool sized like govbus's) until
 //	                 SIGINT or SIGTERM, then stops gracefully
+//	benchload spans  fails unless Jaeger's query API lists a service (the
+//	                 traced scenario's spans arrived); reports the traced
+//	                 govbus's exchanges and dropped spans from its metrics
 //
 // Latency is recorded per request into a slice that is sorted at the end,
 // so percentiles are exact (nearest rank) rather than bucketed.

@@ -2,31 +2,45 @@
 # Load harness of govbus (make bench): the same GET /persons/{id} load sent
 # directly to the simulated civil registry, through a bare Go reverse proxy
 # (net/http/httputil.ReverseProxy, served by benchload proxy: the yardstick
-# for any proxy on this machine) and through govbus, in alternating rounds,
-# then a table of req/s, p50, p99 and errors per round, the medians, and the
-# ratios govbus/direct, proxy/direct and govbus/proxy of req/s.
+# for any proxy on this machine), through govbus with tracing off, and
+# through a second govbus that traces every exchange (100% sampling) and
+# exports the spans over OTLP/HTTP to a running Jaeger, in alternating
+# rounds; then a table of req/s, p50, p99 and errors per round, the medians,
+# and the ratios govbus/direct, proxy/direct, govbus/proxy,
+# govbus/govbus-plain and govbus-traced/govbus of req/s.
 #
-# It builds bin/govbus, bin/registrysim and bin/benchload, starts its own
-# registrysim, bare proxy and govbus on bench ports (never the demo's), stops
+# It builds bin/govbus, bin/registrysim and bin/benchload, gets the pinned
+# Jaeger from scripts/ensure-jaeger.sh, starts its own registrysim, bare
+# proxy, two govbus and Jaeger on bench ports (never the demo's), stops
 # exactly those processes on exit, and fails (exit 1) when a port is taken, a
-# server does not get ready, or any request gets no 2xx answer.
+# server does not get ready, any request gets no 2xx answer, or no span of
+# the traced govbus reached Jaeger. When Jaeger cannot be obtained it prints
+# "SKIPPED govbus-traced: ..." and runs the other scenarios.
 #
 # Environment:
-#   BENCH_DURATION   measured time per round          (default 5s)
+#   BENCH_DURATION   measured time per round          (default 4s)
 #   BENCH_WARMUP     unmeasured warm-up before each   (default 2s)
 #   BENCH_ROUNDS     rounds per scenario              (default 3)
 #   BENCH_CONNS      connections of the generator     (default 64)
 #   BENCH_GENERATOR  auto (wrk when installed, else the built-in benchload),
 #                    wrk, or go                        (default auto)
 #   BENCH_NO_BUILD   1: use the binaries already in bin/
-# Ports (127.0.0.1): registry 19101, bare proxy 19090, consumer 19080,
-# status 19464, admin 19465.
+# Ports (127.0.0.1): registry 19101, bare proxy 19090, govbus consumer
+# 19080, status 19464, admin 19465; traced govbus consumer 19081, status
+# 19466, admin 19467; Jaeger OTLP/HTTP 19318, query HTTP 19686, query gRPC
+# 19685.
+# OTEL_* variables of the caller are ignored: only the traced govbus gets
+# one, OTEL_EXPORTER_OTLP_ENDPOINT, so that it samples with its default
+# (parent-based always-on: 100%) and the others trace nothing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-DURATION=${BENCH_DURATION:-5s}
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^OTEL_' || true)
+
+# 5 scenarios x 3 rounds x (2s + 4s) = 90 s of load, about 100 s in all.
+DURATION=${BENCH_DURATION:-4s}
 WARMUP=${BENCH_WARMUP:-2s}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
@@ -38,6 +52,14 @@ BUSINESS_ADDR=127.0.0.1:19102 # only rewritten into the config; not served
 CONSUMER_ADDR=127.0.0.1:19080
 STATUS_ADDR=127.0.0.1:19464
 ADMIN_ADDR=127.0.0.1:19465
+# The traced govbus: the same config on its own listeners.
+TRACED_CONSUMER_ADDR=127.0.0.1:19081
+TRACED_STATUS_ADDR=127.0.0.1:19466
+TRACED_ADMIN_ADDR=127.0.0.1:19467
+# Jaeger, the collector the traced govbus exports to.
+JAEGER_OTLP_ADDR=127.0.0.1:19318
+JAEGER_QUERY_ADDR=127.0.0.1:19686
+JAEGER_GRPC_ADDR=127.0.0.1:19685
 
 DEMO_CONFIG=deploy/demo/govbus.yaml
 # The bench's state lives in var/bench/ (gitignored). The config sits two
@@ -45,6 +67,8 @@ DEMO_CONFIG=deploy/demo/govbus.yaml
 # names in it (the OpenAPI description...) resolve to the same files.
 WORK=var/bench
 CONFIG=$WORK/govbus.yaml
+TRACED_CONFIG=$WORK/govbus-traced.yaml
+JAEGER_CONFIG=$WORK/jaeger.yaml
 RESULTS=$WORK/results.jsonl
 
 PERSON_PATH=/persons/{id}
@@ -55,6 +79,8 @@ GOVBUS_URL="http://$CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
 # The same registry behind a second registry entry with breakers and retries
 # off (added to the bench config below).
 GOVBUS_PLAIN_URL="http://$CONSUMER_ADDR/r1/UA/GOV/00000001/civil-plain/persons$PERSON_PATH"
+# The govbus call through the traced govbus.
+GOVBUS_TRACED_URL="http://$TRACED_CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
 GOVBUS_HEADERS=(
 	-H "X-Road-Client: UA/GOV/00000003/eservice"
 	-H "Authorization: Bearer demo-eservice-key"
@@ -85,11 +111,31 @@ for b in govbus registrysim benchload; do
 	[[ -x bin/$b ]] || die "bin/$b is missing (build it, or unset BENCH_NO_BUILD)"
 done
 
+# --- Jaeger -----------------------------------------------------------------
+# The pinned Jaeger v2 (built once into a cache; make bench's deps already
+# did). Without it the traced scenario is skipped, not the run.
+TRACED=1
+SKIP_TRACED=""
+jaeger_rc=0
+JAEGER=$(scripts/ensure-jaeger.sh) || jaeger_rc=$?
+if ((jaeger_rc != 0)); then
+	SKIP_TRACED="Jaeger could not be obtained (scripts/ensure-jaeger.sh exit $jaeger_rc, see its messages above)"
+elif [[ ! -x $JAEGER ]]; then
+	SKIP_TRACED="scripts/ensure-jaeger.sh printed '$JAEGER', which is not an executable"
+fi
+if [[ -n $SKIP_TRACED ]]; then
+	TRACED=0
+	SKIP_TRACED="SKIPPED govbus-traced: $SKIP_TRACED; the other scenarios run"
+	echo "$SKIP_TRACED" >&2
+fi
+
 # --- CPU placement ----------------------------------------------------------
-# Servers (registrysim, the bare proxy and govbus) share one CPU, the
+# Servers (registrysim, the bare proxy and both govbus) share one CPU, the
 # generator has another, so that the generator never takes CPU time from
-# what it measures. Both proxies run for the whole run, idle in the other's
-# rounds, so each round sees the same processes on the server CPU.
+# what it measures. The proxies run for the whole run, idle in the others'
+# rounds, so each round sees the same processes on the server CPU. Jaeger,
+# the collector of the traced govbus and not part of what is measured, runs
+# on the generator's CPU; the run reports the CPU time it took there.
 SERVER_PIN=()
 LOAD_PIN=()
 PLACEMENT="unpinned"
@@ -110,6 +156,9 @@ if ((${#cpus[@]} >= 2)) && (($(nproc) >= 2)); then
 	SERVER_PIN=(taskset -c "${cpus[0]}")
 	LOAD_PIN=(taskset -c "${cpus[1]}")
 	PLACEMENT="registrysim+proxy+govbus on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
+	if ((TRACED)); then
+		PLACEMENT="registrysim+proxy+govbus+govbus-traced on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
+	fi
 elif ! command -v taskset >/dev/null 2>&1; then
 	PLACEMENT="UNPINNED: taskset not found; servers and generator share the CPUs"
 else
@@ -126,23 +175,44 @@ else
 	fi
 fi
 
+if ((TRACED)); then
+	# ensure-jaeger's cache is keyed by version: .../jaeger-VERSION/jaeger.
+	JAEGER_VERSION=$(basename "$(dirname "$JAEGER")")
+	JAEGER_VERSION="cmd/jaeger of github.com/jaegertracing/jaeger ${JAEGER_VERSION#jaeger-}"
+	if ((${#LOAD_PIN[@]} > 0)); then
+		JAEGER_PLACEMENT="Jaeger on CPU ${cpus[1]} with the generator (taskset): it is the collector, not part of the system under test"
+	else
+		JAEGER_PLACEMENT="Jaeger unpinned: it is the collector, not part of the system under test"
+	fi
+fi
+
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 echo "== govbus load harness"
 echo "machine:    nproc $(nproc)${cpu_model:+, $cpu_model}, $(uname -sr)"
 echo "go:         $(go version 2>/dev/null || echo 'not found')"
 echo "generator:  $GEN_DESC"
 echo "placement:  $PLACEMENT"
+if ((TRACED)); then
+	echo "            $JAEGER_PLACEMENT;"
+	echo "            each govbus idles while the other is measured"
+fi
 echo "load:       $CONNS connections, $ROUNDS rounds per scenario, $WARMUP warm-up + $DURATION measured per round"
 echo "scenarios:  direct  GET $DIRECT_URL"
 echo "            proxy   GET $PROXY_URL (bare httputil.ReverseProxy)"
 echo "            govbus-plain  GET $GOVBUS_PLAIN_URL (breakers and retries off)"
-echo "            govbus  GET $GOVBUS_URL (the demo pipeline: breakers, retries, purpose rule)"
+echo "            govbus  GET $GOVBUS_URL (the demo pipeline: breakers, retries, purpose rule; tracing off)"
+if ((TRACED)); then
+	echo "            govbus-traced  GET $GOVBUS_TRACED_URL (the same pipeline in a second govbus,"
+	echo "                    100% sampling, spans exported over OTLP/HTTP to Jaeger ($JAEGER_VERSION) on $JAEGER_OTLP_ADDR, in-memory storage)"
+else
+	echo "            govbus-traced  SKIPPED (Jaeger could not be obtained)"
+fi
 echo "            ids 1000000001..1000010000, one drawn per request"
 echo
 
 # --- state and cleanup ------------------------------------------------------
 mkdir -p "$WORK"
-rm -f "$CONFIG" "$RESULTS" "$WORK"/*.log
+rm -f "$CONFIG" "$TRACED_CONFIG" "$JAEGER_CONFIG" "$RESULTS" "$WORK"/*.log
 
 STARTED=() # pids of what this script started, and nothing else
 cleanup() {
@@ -210,9 +280,77 @@ fi
 bin/govbus check -config "$CONFIG" >"$WORK/check.log" 2>&1 ||
 	die "bin/govbus check refused $CONFIG:"$'\n'"$(cat "$WORK/check.log")"
 
+if ((TRACED)); then
+	# The traced govbus: the bench config on its own listeners (and its own
+	# message log, once there is one). Tracing is switched on by the
+	# environment when it starts, not here.
+	{
+		echo "# Written by bench/run.sh from $CONFIG, with the traced govbus's listeners. Do not edit."
+		sed -e '/^# Written by bench/d' \
+			-e "s#$CONSUMER_ADDR\b#$TRACED_CONSUMER_ADDR#g" \
+			-e "s#$STATUS_ADDR\b#$TRACED_STATUS_ADDR#g" \
+			-e "s#$ADMIN_ADDR\b#$TRACED_ADMIN_ADDR#g" \
+			-e "s#var/bench/messagelog#var/bench/messagelog-traced#g" \
+			"$CONFIG"
+	} >"$TRACED_CONFIG"
+	if leftover=$(grep -nE "($CONSUMER_ADDR|$STATUS_ADDR|$ADMIN_ADDR)\b" "$TRACED_CONFIG"); then
+		die "$TRACED_CONFIG still names a listener of the untraced govbus:"$'\n'"$leftover"
+	fi
+	bin/govbus check -config "$TRACED_CONFIG" >"$WORK/check-traced.log" 2>&1 ||
+		die "bin/govbus check refused $TRACED_CONFIG:"$'\n'"$(cat "$WORK/check-traced.log")"
+
+	# Jaeger: OTLP/HTTP in, in-memory storage, the query API out; every
+	# listener on 127.0.0.1. enable_tracing: false keeps Jaeger from
+	# exporting its own spans to the default OTLP port (4317).
+	cat >"$JAEGER_CONFIG" <<-EOF
+		# Written by bench/run.sh. Do not edit.
+		service:
+		  extensions: [jaeger_storage, jaeger_query]
+		  pipelines:
+		    traces: {receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}
+		  telemetry:
+		    metrics: {level: none}
+		    logs: {level: warn}
+		extensions:
+		  jaeger_storage:
+		    backends:
+		      mem: {memory: {max_traces: 100000}}
+		  jaeger_query:
+		    storage: {traces: mem}
+		    enable_tracing: false
+		    http: {endpoint: "$JAEGER_QUERY_ADDR"}
+		    grpc: {endpoint: "$JAEGER_GRPC_ADDR"}
+		receivers:
+		  otlp:
+		    protocols:
+		      http: {endpoint: "$JAEGER_OTLP_ADDR"}
+		processors:
+		  batch: {timeout: 200ms}
+		exporters:
+		  jaeger_storage_exporter: {trace_storage: mem}
+	EOF
+fi
+
 # --- start ------------------------------------------------------------------
-bin/benchload ports "$REGISTRY_ADDR" "$PROXY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR" ||
+PORTS=("$REGISTRY_ADDR" "$PROXY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR")
+if ((TRACED)); then
+	PORTS+=("$TRACED_CONSUMER_ADDR" "$TRACED_STATUS_ADDR" "$TRACED_ADMIN_ADDR"
+		"$JAEGER_OTLP_ADDR" "$JAEGER_QUERY_ADDR" "$JAEGER_GRPC_ADDR")
+fi
+bin/benchload ports "${PORTS[@]}" ||
 	die "a port the bench needs is taken (see above); stop what holds it and retry"
+
+# Jaeger first, so that the traced govbus's first spans find it.
+if ((TRACED)); then
+	JAEGER_LISTEN_HOST=127.0.0.1 "${LOAD_PIN[@]}" "$JAEGER" --config="file:$JAEGER_CONFIG" >"$WORK/jaeger.log" 2>&1 &
+	JAEGER_PID=$!
+	STARTED+=("$JAEGER_PID")
+	if ! bin/benchload wait -timeout 30s -pid "$JAEGER_PID" "http://$JAEGER_QUERY_ADDR/api/services"; then
+		echo "--- jaeger log" >&2
+		tail -n 20 "$WORK/jaeger.log" >&2 || true
+		die "Jaeger did not get ready"
+	fi
+fi
 
 "${SERVER_PIN[@]}" bin/registrysim -civil "$REGISTRY_ADDR" -business "" >"$WORK/registrysim.log" 2>&1 &
 REGISTRY_PID=$!
@@ -225,23 +363,44 @@ GOVBUS_PID=$!
 STARTED+=("$GOVBUS_PID")
 
 SERVER_PIDS=("$REGISTRY_PID" "$PROXY_PID" "$GOVBUS_PID")
-if ! bin/benchload wait -timeout 20s -pid "$REGISTRY_PID,$PROXY_PID,$GOVBUS_PID" \
-	"http://$REGISTRY_ADDR/persons/1000000001" "http://$PROXY_ADDR/persons/1000000001" \
-	"http://$STATUS_ADDR/readyz"; then
-	echo "--- registrysim log" >&2
-	tail -n 20 "$WORK/registrysim.log" >&2 || true
-	echo "--- proxy log" >&2
-	tail -n 20 "$WORK/proxy.log" >&2 || true
-	echo "--- govbus log" >&2
-	tail -n 20 "$WORK/govbus.log" >&2 || true
+READY_URLS=("http://$REGISTRY_ADDR/persons/1000000001" "http://$PROXY_ADDR/persons/1000000001" "http://$STATUS_ADDR/readyz")
+CALL_URLS=("http://$CONSUMER_ADDR/r1/$SERVICE/persons/1000000001")
+LOGS=(registrysim proxy govbus)
+if ((TRACED)); then
+	OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_ADDR" "${SERVER_PIN[@]}" bin/govbus serve -config "$TRACED_CONFIG" >"$WORK/govbus-traced.log" 2>&1 &
+	TRACED_PID=$!
+	STARTED+=("$TRACED_PID")
+	SERVER_PIDS+=("$TRACED_PID" "$JAEGER_PID")
+	READY_URLS+=("http://$TRACED_STATUS_ADDR/readyz")
+	CALL_URLS+=("http://$TRACED_CONSUMER_ADDR/r1/$SERVICE/persons/1000000001")
+	LOGS+=(govbus-traced jaeger)
+fi
+pid_list=$(IFS=,; echo "${SERVER_PIDS[*]}")
+
+if ! bin/benchload wait -timeout 20s -pid "$pid_list" "${READY_URLS[@]}"; then
+	for l in "${LOGS[@]}"; do
+		echo "--- $l log" >&2
+		tail -n 20 "$WORK/$l.log" >&2 || true
+	done
 	die "the servers did not get ready"
 fi
-# One call through govbus before measuring: a refusal (401, 403...) is a
-# setup problem, reported as such.
-bin/benchload wait -timeout 10s -pid "$REGISTRY_PID,$PROXY_PID,$GOVBUS_PID" "${GOVBUS_HEADERS[@]}" \
-	"http://$CONSUMER_ADDR/r1/$SERVICE/persons/1000000001" ||
+# One call through each govbus before measuring: a refusal (401, 403...) is
+# a setup problem, reported as such.
+bin/benchload wait -timeout 10s -pid "$pid_list" "${GOVBUS_HEADERS[@]}" "${CALL_URLS[@]}" ||
 	die "govbus does not answer 2xx to the bench's call (see above)"
-echo "servers ready: registrysim pid $REGISTRY_PID, proxy pid $PROXY_PID, govbus pid $GOVBUS_PID"
+# Tracing is on in the traced govbus only; each says so when it starts.
+if grep -q 'exporting spans' "$WORK/govbus.log"; then
+	die "the untraced govbus exports spans (see $WORK/govbus.log): does $DEMO_CONFIG name a tracing endpoint?"
+fi
+if ((TRACED)) && ! grep -q 'exporting spans' "$WORK/govbus-traced.log"; then
+	die "the traced govbus does not say it exports spans (see $WORK/govbus-traced.log)"
+fi
+echo -n "servers ready: registrysim pid $REGISTRY_PID, proxy pid $PROXY_PID, govbus pid $GOVBUS_PID"
+if ((TRACED)); then
+	echo ", govbus-traced pid $TRACED_PID, jaeger pid $JAEGER_PID"
+else
+	echo
+fi
 echo
 
 # --- rounds -----------------------------------------------------------------
@@ -266,14 +425,46 @@ run_round() { # scenario round url [headers...]
 		kill -0 "$pid" 2>/dev/null || die "server pid $pid died during the $scenario round $round (see $WORK/*.log)"
 	done
 }
+# CPU time (user + system, in clock ticks) of a process so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+JAEGER_TICKS=0 # Jaeger's CPU time during the traced rounds
+TRACED_SECONDS=0
+if ((TRACED)); then
+	JAEGER_TICKS0=$(cpu_ticks "$JAEGER_PID")
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	run_round direct "$r" "$DIRECT_URL"
 	run_round proxy "$r" "$PROXY_URL"
 	run_round govbus-plain "$r" "$GOVBUS_PLAIN_URL" "${GOVBUS_HEADERS[@]}"
 	run_round govbus "$r" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
+	if ((TRACED)); then
+		t0=$(date +%s.%N) c0=$(cpu_ticks "$JAEGER_PID")
+		run_round govbus-traced "$r" "$GOVBUS_TRACED_URL" "${GOVBUS_HEADERS[@]}"
+		c1=$(cpu_ticks "$JAEGER_PID")
+		JAEGER_TICKS=$((JAEGER_TICKS + c1 - c0))
+		TRACED_SECONDS=$(awk -v a="$TRACED_SECONDS" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print a + t1 - t0}')
+	fi
 done
 
 # --- report -----------------------------------------------------------------
 [[ -s $RESULTS ]] || die "no round produced a result"
 echo
-bin/benchload table -in "$RESULTS" -ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain
+table_rc=0
+bin/benchload table -in "$RESULTS" \
+	-ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain,govbus-traced/govbus || table_rc=$?
+if ((TRACED)); then
+	# Jaeger shares the generator's CPU: what it took, in the traced rounds
+	# and in all the others.
+	awk -v ticks="$JAEGER_TICKS" -v other="$(($(cpu_ticks "$JAEGER_PID") - JAEGER_TICKS0 - JAEGER_TICKS))" \
+		-v hz="$(getconf CLK_TCK)" -v secs="$TRACED_SECONDS" 'BEGIN {
+		printf "jaeger: %.1f CPU-s in the %.1f s of the govbus-traced rounds, warm-ups included (%.0f%% of one CPU, taken from the generator CPU); %.1f CPU-s in all other rounds\n",
+			ticks / hz, secs, (secs > 0 ? 100 * ticks / hz / secs : 0), other / hz }'
+	# The spans must really have arrived: Jaeger lists govbus (only the
+	# traced govbus exports), and the traced govbus reports what it dropped.
+	bin/benchload spans -query "http://$JAEGER_QUERY_ADDR" -service govbus \
+		-metrics "http://$TRACED_STATUS_ADDR/metrics" -timeout 15s ||
+		die "FAIL: the spans of govbus-traced could not be confirmed in Jaeger (see the benchload spans line above, $WORK/govbus-traced.log and $WORK/jaeger.log)"
+else
+	echo "$SKIP_TRACED"
+fi
+exit "$table_rc"
