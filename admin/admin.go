@@ -25,6 +25,9 @@ type Options struct {
 	Holder *gateway.Holder
 	// Reload re-reads the configuration; nil disables POST /admin/reload.
 	Reload func() error
+	// MessageLog reports the message log's latest signed head and health
+	// for /admin/status; nil: none shown.
+	MessageLog func() any
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 	// Opmon serves GET /admin/opmon, usually opmon.Handler over the
@@ -48,6 +51,7 @@ type status struct {
 	Started       time.Time        `json:"started"`
 	UptimeSeconds int64            `json:"uptime_seconds"`
 	Registries    []registryStatus `json:"registries"`
+	MessageLog    any              `json:"message_log,omitempty"`
 }
 
 // Handler returns the admin listener's handler.
@@ -75,6 +79,9 @@ func Handler(opts Options) http.Handler {
 				rs.State = sr.Status()
 			}
 			st.Registries = append(st.Registries, rs)
+		}
+		if opts.MessageLog != nil {
+			st.MessageLog = opts.MessageLog()
 		}
 		writeJSON(w, http.StatusOK, st)
 	})

@@ -64,6 +64,11 @@ func start(t *testing.T, name string, args ...string) *exec.Cmd {
 // test fails, and stops it (by PID) when the test ends.
 func startCmd(t *testing.T, cmd *exec.Cmd, name string) *exec.Cmd {
 	t.Helper()
+	if cmd.Dir == "" {
+		// Relative paths in configurations (the message log's var/...)
+		// land in a directory of the test's own.
+		cmd.Dir = t.TempDir()
+	}
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +242,7 @@ func TestDemoWorld(t *testing.T) {
 
 	t.Run("port taken", func(t *testing.T) {
 		cmd := exec.Command(govbus, "serve", "-config", d.config)
+		cmd.Dir = t.TempDir()
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
 			t.Fatalf("second govbus on the same ports: %v", err)

@@ -80,8 +80,11 @@ func (in Instrument) Wrap(next http.Handler) http.Handler {
 		if s.Decision != "" {
 			m.decisions.WithLabelValues(s.Decision).Inc()
 		}
-		if s.Code == gateway.CodeRateLimited {
+		switch s.Code {
+		case gateway.CodeRateLimited:
 			m.limited.WithLabelValues(client).Inc()
+		case gateway.CodeLoggingFailed:
+			m.logFails.Inc()
 		}
 		m.inFlight.Dec()
 		if sp.IsRecording() {

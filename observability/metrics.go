@@ -42,6 +42,7 @@ type Metrics struct {
 	decisions *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	limited   *prometheus.CounterVec
+	logFails  prometheus.Counter
 	now       func() time.Time
 	pool      sync.Pool
 }
@@ -81,6 +82,10 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 			Namespace: "govbus", Name: "rate_limited_total",
 			Help: "Exchanges refused because the client's rate or quota was spent.",
 		}, []string{"client"}),
+		logFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "govbus", Name: "messagelog_write_failures_total",
+			Help: "Exchanges refused with Server.LoggingFailed because the message log could not be written.",
+		}),
 		now: now,
 	}
 	m.pool.New = func() any { return new(gateway.Summary) }
@@ -90,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 	for _, r := range []string{"ok", "refused"} {
 		m.reloads.WithLabelValues(r)
 	}
-	reg.MustRegister(m.exchanges, m.duration, m.inFlight, m.decisions, m.reloads, m.limited)
+	reg.MustRegister(m.exchanges, m.duration, m.inFlight, m.decisions, m.reloads, m.limited, m.logFails)
 	return m
 }
 

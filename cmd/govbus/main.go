@@ -24,6 +24,11 @@ commands:
   serve    -config FILE   run a node
   check    -config FILE   validate a configuration file
   hash-key [KEY]          print the sha256: hash of an API key (read from stdin without KEY)
+  keygen   -out FILE      write a new Ed25519 key for signing the message log
+  audit verify -config FILE [-anchor HEAD]                    check the message log's chain and signatures
+  audit export -config FILE [-from T] [-to T] [-client ID] [-service ID] [-out FILE]
+                                                              write records as JSON lines
+  audit prune  -config FILE -before T -exported-up-to SEQ     remove verified, exported records
   version                 print the version
 `
 
@@ -38,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(args[1:], stdout, stderr)
 	case "hash-key":
 		return hashKey(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/govbus/govbus/admin"
+	"github.com/govbus/govbus/audit"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/node"
@@ -94,6 +95,25 @@ func serve(args []string, stderr io.Writer) int {
 		logger.Info("exporting spans", slog.String("endpoint", tracing.Endpoint))
 	}
 	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator}
+	var msglog *audit.Log
+	if !cfg.MessageLog.Disabled {
+		var store audit.Store
+		if msglog, store, err = openMessageLog(context.Background(), cfg, logger); err != nil {
+			fmt.Fprintf(stderr, "govbus serve: %v\n", err)
+			return 1
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := msglog.Close(ctx); err != nil {
+				logger.Error("closing the message log", slog.String("error", err.Error()))
+			}
+			logger.Info("message log closed", slog.Any("head", msglog.Head()))
+		}()
+		buildOpts.AuditLog, buildOpts.AuditStore = msglog, store
+		stopWatch := watchMessageLog(msglog, logger)
+		defer stopWatch()
+	}
 
 	snap, err := node.Build(cfg, buildOpts)
 	if err != nil {
@@ -142,6 +162,11 @@ func serve(args []string, stderr io.Writer) int {
 		if !up.Load() {
 			return "listeners not up"
 		}
+		if msglog != nil {
+			if err := msglog.Healthy(); err != nil {
+				return "message log not writable: " + err.Error()
+			}
+		}
 		return ""
 	}
 	l := cfg.Listeners
@@ -151,6 +176,16 @@ func serve(args []string, stderr io.Writer) int {
 		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
 			Opmon: opmon.Handler(records),
+			MessageLog: func() any {
+				if msglog == nil {
+					return nil
+				}
+				st := map[string]any{"head": msglog.Head(), "healthy": true}
+				if err := msglog.Healthy(); err != nil {
+					st["healthy"], st["error"] = false, err.Error()
+				}
+				return st
+			},
 		})},
 	}
 	if t := l.ConsumerTLS; t != nil {
@@ -301,6 +336,39 @@ func serverTLS(cfg *config.Config, t *config.TLSListener) (*tls.Config, error) {
 		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
 	}, nil
+}
+
+// watchMessageLog publishes each new signed head in the log and, while the
+// store fails, probes it every second so that readiness and exchanges
+// recover by themselves when it is back.
+func watchMessageLog(l *audit.Log, logger *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var last int64
+		var lastLog time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				if l.Healthy() != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					if err := l.Probe(ctx); err == nil {
+						logger.Info("message log writable again")
+					}
+					cancel()
+				}
+				if h := l.Head(); h.Seq != last && now.Sub(lastLog) >= 10*time.Second {
+					last, lastLog = h.Seq, now
+					logger.Info("message log head", slog.String("node", h.Node), slog.Int64("seq", h.Seq),
+						slog.String("hash", h.Hash), slog.String("key_id", h.KeyID), slog.String("signature", h.Signature))
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // presetMetrics creates the series of every configured client and service.
