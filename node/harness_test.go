@@ -56,6 +56,7 @@ registries:
       - code: persons
         paths: ["/persons/{id}"]
         timeout: 300ms
+        subject: {in: path, name: id}
         openapi: ../registrysim/civil-openapi.yaml
       - code: documents
         methods: [GET, POST]
@@ -94,6 +95,12 @@ rules:
     methods: [GET]
     paths: ["/persons/*"]
     purposes: [benefit-eligibility]
+    disclose_after: 4320h
+  - id: portal-tracker
+    clients: [UA/GOV/00000005/citizen-portal]
+    rights: [tracker]
+message_log:
+  subject_key: test-subject-key-0123456789
 `
 
 // flaky counts calls to /flaky, which fails every other time.
@@ -126,6 +133,13 @@ func newWorld(t *testing.T) *world {
 // newTracedWorld is newWorld with spans recorded by tp (nil: none).
 func newTracedWorld(t *testing.T, tp trace.TracerProvider) *world {
 	t.Helper()
+	return newWorldWith(t, tp, node.Options{})
+}
+
+// newWorldWith builds the world with spans recorded by tp (nil: none) and
+// opts (a message log, a tracker store).
+func newWorldWith(t *testing.T, tp trace.TracerProvider, opts node.Options) *world {
+	t.Helper()
 	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
@@ -151,7 +165,8 @@ func newTracedWorld(t *testing.T, tp trace.TracerProvider) *world {
 		t.Fatalf("config: %v", problems)
 	}
 	w.reg = prometheus.NewRegistry()
-	snap, err := node.Build(cfg, node.Options{Tracer: tracer, Observer: observability.NewUpstream(w.reg)})
+	opts.Tracer, opts.Observer = tracer, observability.NewUpstream(w.reg)
+	snap, err := node.Build(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
