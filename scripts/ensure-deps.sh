@@ -9,6 +9,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)   # promtool check met
 command -v wrk >/dev/null 2>&1 || need+=(wrk)               # make bench load generator
 command -v curl >/dev/null 2>&1 || need+=(curl)             # README example calls
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)     # make bench CPU pinning
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # the message log's PostgreSQL store tests
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
