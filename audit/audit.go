@@ -3,6 +3,15 @@
 // durable before the consumer sees it — in one hash chain per node, signed
 // in batches with Ed25519, in an embedded SQLite file or in PostgreSQL.
 // A citizen's Data Tracker reads the same records.
+//
+// A node opens a Store (OpenSQLite, or OpenPostgres for clusters), loads
+// its key (LoadSigner; GenerateKey makes one) and starts a Log with Open.
+// The pipeline calls Log.Append for each record and answers
+// Server.LoggingFailed when it returns an error; Log.Head is the signed
+// head to publish; Log.Healthy and Log.Probe drive readiness; Log.Close
+// flushes and signs on shutdown. Offline, Verify checks a chain (against a
+// published head, to catch a cut tail), Export writes it as JSON lines and
+// Prune removes what was verified, exported and signed.
 package audit
 
 import (
@@ -77,29 +86,49 @@ type SignedHead struct {
 }
 
 // Store keeps records and signed heads durably. Implementations: SQLite
-// (embedded) and PostgreSQL (clusters). Append must be atomic and durable
-// when it returns: every record of the batch, or none.
+// (embedded, sqlite.go) and PostgreSQL (clusters); both use the schema
+// published at the top of sqlite.go, and both pass the conformance suite in
+// audit/storetest. Every method is safe for concurrent use.
+//
+// A Store does not check the chain (the Log builds it, Verify checks it); it
+// only keeps what it is given, atomically, and reads it back exactly: every
+// field round-trips, times to the microsecond (returned in UTC).
 type Store interface {
 	// Append stores records (already chained, Seq set) and, when head is
-	// not nil, a signed head, in one durable transaction.
+	// not nil, a signed head, in one durable transaction: when it returns
+	// nil, all of them survive a crash; when it returns an error, none was
+	// stored (unless the error hides a commit that did happen, which the
+	// Log handles by re-reading Last). records may be empty when head is
+	// not nil. A record or head whose (node, seq) is already stored is a
+	// conflict: the whole transaction fails.
 	Append(ctx context.Context, records []Record, head *SignedHead) error
-	// Last returns the chain's last record of node, or ok=false when the
-	// chain is empty.
+	// Last returns the chain's last record of node, or ok=false when node
+	// has no records (none yet, or all pruned: see Anchor).
 	Last(ctx context.Context, node string) (Record, bool, error)
-	// Scan calls fn with node's records in Seq order from seq from on,
-	// stopping at the first error fn returns.
+	// Scan calls fn with node's records of Seq ≥ from in Seq order,
+	// stopping at the first error fn returns and returning that error.
+	// Scan and Heads must be usable at the same time (Verify merges the two
+	// streams): read in bounded pages, closing each before calling fn, or
+	// serve them from separate connections. fn must not call the Store.
 	Scan(ctx context.Context, node string, from int64, fn func(Record) error) error
-	// Heads returns node's signed heads in Seq order.
-	Heads(ctx context.Context, node string) ([]SignedHead, error)
+	// Heads calls fn with node's signed heads of Seq ≥ from in Seq order,
+	// stopping at the first error fn returns and returning that error.
+	Heads(ctx context.Context, node string, from int64, fn func(SignedHead) error) error
+	// LastHead returns node's signed head of the highest Seq, or ok=false
+	// when there is none.
+	LastHead(ctx context.Context, node string) (SignedHead, bool, error)
 	// BySubject returns the records of every node whose SubjectHash is
-	// subjectHash and whose Time is in [from, to), in time order.
+	// subjectHash and whose Time is in [from, to), in time order (then node,
+	// then Seq). An empty subjectHash matches nothing.
 	BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error)
-	// Prune deletes node's records with Seq ≤ upTo and keeps anchor, a
-	// signed head at upTo, from which the rest of the chain still verifies.
+	// Prune deletes, in one transaction, node's records and signed heads
+	// with Seq ≤ upTo, and stores anchor (a signed head at upTo, from which
+	// the rest of the chain still verifies) in place of any earlier anchor.
 	Prune(ctx context.Context, node string, upTo int64, anchor SignedHead) error
 	// Anchor returns node's prune anchor, ok=false when nothing was pruned.
 	Anchor(ctx context.Context, node string) (SignedHead, bool, error)
 	// Ping checks that the store can be written.
 	Ping(ctx context.Context) error
+	// Close releases the store; a second call returns nil.
 	Close() error
 }

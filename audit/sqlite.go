@@ -1,0 +1,208 @@
+package audit
+
+// The message log's schema, shared by the SQLite store (this file) and the
+// PostgreSQL store: table and column names, column order, types and keys are
+// the same in both, so the conformance suite (audit/storetest) can tamper
+// with either through plain SQL. Times are BIGINT microseconds since the Unix
+// epoch (UTC), so both stores hold identical values and round-trip them
+// exactly; a zero DiscloseAfter is NULL. PostgreSQL spells BLOB as BYTEA and
+// TEXT as TEXT; every other type is as written.
+//
+//	records (
+//	  node              TEXT   NOT NULL,
+//	  seq               BIGINT NOT NULL,
+//	  id                TEXT   NOT NULL,
+//	  kind              TEXT   NOT NULL,
+//	  time_us           BIGINT NOT NULL,
+//	  message_id        TEXT   NOT NULL,
+//	  request_id        TEXT   NOT NULL,
+//	  client            TEXT   NOT NULL,
+//	  service           TEXT   NOT NULL,
+//	  method            TEXT   NOT NULL,
+//	  path_template     TEXT   NOT NULL,
+//	  user_id           TEXT   NOT NULL,
+//	  issue             TEXT   NOT NULL,
+//	  purpose           TEXT   NOT NULL,
+//	  rule_id           TEXT   NOT NULL,
+//	  status            BIGINT NOT NULL,
+//	  error_type        TEXT   NOT NULL,
+//	  size              BIGINT NOT NULL,
+//	  body_sha256       TEXT   NOT NULL,
+//	  body              BLOB,            -- NULL when no body is kept
+//	  subject_hash      TEXT   NOT NULL, -- '' when no subject
+//	  disclose_after_us BIGINT,          -- NULL when zero
+//	  trace_id          TEXT   NOT NULL,
+//	  prev_hash         TEXT   NOT NULL,
+//	  hash              TEXT   NOT NULL,
+//	  PRIMARY KEY (node, seq))
+//	INDEX records_subject_time ON records (subject_hash, time_us)
+//	heads   (node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+//	         time_us BIGINT NOT NULL, key_id TEXT NOT NULL,
+//	         signature TEXT NOT NULL, PRIMARY KEY (node, seq))
+//	anchors (node TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+//	         time_us BIGINT NOT NULL, key_id TEXT NOT NULL,
+//	         signature TEXT NOT NULL)
+//
+// Queries use $1-style placeholders, which both drivers accept.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS records (
+	node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
+	time_us BIGINT NOT NULL, message_id TEXT NOT NULL, request_id TEXT NOT NULL,
+	client TEXT NOT NULL, service TEXT NOT NULL, method TEXT NOT NULL,
+	path_template TEXT NOT NULL, user_id TEXT NOT NULL, issue TEXT NOT NULL,
+	purpose TEXT NOT NULL, rule_id TEXT NOT NULL, status BIGINT NOT NULL,
+	error_type TEXT NOT NULL, size BIGINT NOT NULL, body_sha256 TEXT NOT NULL,
+	body BLOB, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
+	trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+	PRIMARY KEY (node, seq));
+CREATE INDEX IF NOT EXISTS records_subject_time ON records (subject_hash, time_us);
+CREATE TABLE IF NOT EXISTS heads (
+	node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+	time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
+	PRIMARY KEY (node, seq));
+CREATE TABLE IF NOT EXISTS anchors (
+	node TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+	time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);
+`
+
+// SQLiteStore is the embedded Store: one SQLite file in WAL mode with
+// synchronous=FULL, so an Append that returned is on disk. One connection
+// writes (SQLite has one writer anyway); a small pool reads, so Scan, Verify
+// and Export never wait for the writer.
+type SQLiteStore struct {
+	writer    *sql.DB
+	readers   *sql.DB
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Store = (*SQLiteStore)(nil)
+
+// OpenSQLite opens (creating it and its schema if missing) the SQLite
+// message log at path. It fails when the file cannot be opened or created,
+// or is not a message log database.
+func OpenSQLite(path string) (*SQLiteStore, error) {
+	const common = "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+	writer, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening message log %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	if _, err := writer.Exec(sqliteSchema); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("creating message log schema in %s: %w", path, err)
+	}
+	readers, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("opening message log %s: %w", path, err)
+	}
+	readers.SetMaxOpenConns(4)
+	return &SQLiteStore{writer: writer, readers: readers}, nil
+}
+
+// Append implements Store: one IMMEDIATE transaction for the batch and the
+// head; it fails on a (node, seq) conflict, leaving nothing written.
+func (s *SQLiteStore) Append(ctx context.Context, records []Record, head *SignedHead) (err error) {
+	if len(records) == 0 && head == nil {
+		return nil
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning message log transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if len(records) > 0 {
+		stmt, err := tx.PrepareContext(ctx, sqlInsertRecord)
+		if err != nil {
+			return fmt.Errorf("preparing record insert: %w", err)
+		}
+		defer stmt.Close()
+		for i := range records {
+			if _, err := stmt.ExecContext(ctx, sqlRecordArgs(&records[i])...); err != nil {
+				return fmt.Errorf("inserting record %d: %w", records[i].Seq, err)
+			}
+		}
+	}
+	if head != nil {
+		if _, err := tx.ExecContext(ctx, sqlInsertHead("heads"), sqlHeadArgs(head)...); err != nil {
+			return fmt.Errorf("inserting signed head %d: %w", head.Seq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing message log transaction: %w", err)
+	}
+	return nil
+}
+
+// Prune implements Store.
+func (s *SQLiteStore) Prune(ctx context.Context, node string, upTo int64, anchor SignedHead) (err error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning prune transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	for _, q := range []string{
+		`DELETE FROM records WHERE node = $1 AND seq <= $2`,
+		`DELETE FROM heads WHERE node = $1 AND seq <= $2`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, node, upTo); err != nil {
+			return fmt.Errorf("pruning: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM anchors WHERE node = $1`, node); err != nil {
+		return fmt.Errorf("replacing prune anchor: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, sqlInsertHead("anchors"), sqlHeadArgs(&anchor)...); err != nil {
+		return fmt.Errorf("storing prune anchor: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing prune: %w", err)
+	}
+	return nil
+}
+
+// Ping implements Store: it takes the write lock (BEGIN IMMEDIATE) and
+// rolls back, so it fails when the file is locked, read-only or gone.
+func (s *SQLiteStore) Ping(ctx context.Context) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("pinging message log: %w", err)
+	}
+	var n int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM anchors`).Scan(&n)
+	return errors.Join(err, tx.Rollback())
+}
+
+// Close implements Store: it checkpoints the WAL into the database file
+// (PRAGMA wal_checkpoint(TRUNCATE)), so a cleanly shut down log is one
+// self-contained file, then closes the connections.
+func (s *SQLiteStore) Close() error {
+	s.closeOnce.Do(func() {
+		_, err := s.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		if err != nil {
+			err = fmt.Errorf("checkpointing message log: %w", err)
+		}
+		s.closeErr = errors.Join(err, s.readers.Close(), s.writer.Close())
+	})
+	return s.closeErr
+}
