@@ -128,7 +128,7 @@ type Route struct {
 	Subject *SubjectSpec
 	// KeepBodies keeps the bodies in the message log.
 	KeepBodies bool
-	Adapter Adapter
+	Adapter    Adapter
 }
 
 // PathTemplate returns path with its ids replaced by the first of the
