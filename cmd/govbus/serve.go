@@ -338,27 +338,34 @@ func serverTLS(cfg *config.Config, t *config.TLSListener) (*tls.Config, error) {
 	}, nil
 }
 
-// watchMessageLog publishes each new signed head in the log and, while the
-// store fails, probes it every second so that readiness and exchanges
-// recover by themselves when it is back.
+// watchMessageLog publishes each new signed head in the log and probes the
+// store — every second while it fails, so that readiness and exchanges
+// recover by themselves when it is back, and every 5 s while it works, so
+// that an idle node's /readyz notices a store that went away.
 func watchMessageLog(l *audit.Log, logger *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		var last int64
-		var lastLog time.Time
+		var lastLog, lastProbe time.Time
 		for {
 			select {
 			case <-done:
 				return
 			case now := <-tick.C:
-				if l.Healthy() != nil {
+				failing := l.Healthy() != nil
+				if failing || now.Sub(lastProbe) >= 5*time.Second {
+					lastProbe = now
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					if err := l.Probe(ctx); err == nil {
-						logger.Info("message log writable again")
-					}
+					err := l.Probe(ctx)
 					cancel()
+					switch {
+					case failing && err == nil:
+						logger.Info("message log writable again")
+					case !failing && err != nil:
+						logger.Error("message log not writable", slog.String("error", err.Error()))
+					}
 				}
 				if h := l.Head(); h.Seq != last && now.Sub(lastLog) >= 10*time.Second {
 					last, lastLog = h.Seq, now
