@@ -23,6 +23,7 @@ commands:
   wait   polls URLs until each answers 2xx
   proxy  serves a bare reverse proxy to a target until SIGINT or SIGTERM
   spans  checks that a service's spans reached Jaeger; reports dropped spans
+  msglog reports a message log's size on disk and records; fails when it has none
 
 "benchload COMMAND -h" lists a command's flags.
 `
@@ -54,6 +55,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdProxy(ctx, rest, stderr)
 	case "spans":
 		return cmdSpans(ctx, rest, stdout, stderr)
+	case "msglog":
+		return cmdMsglog(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -353,6 +356,33 @@ func cmdSpans(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, l := range rep.Lines(c) {
 		fmt.Fprintln(stdout, l)
 	}
+	return 0
+}
+
+func cmdMsglog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchload msglog", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c MsglogCheck
+	fs.StringVar(&c.DB, "db", "", "SQLite `file` of the message log, e.g. var/bench/messagelog.db (required)")
+	fs.StringVar(&c.Name, "name", "govbus", "`name` of the process in the report")
+	fs.StringVar(&c.SQLite3, "sqlite3", "sqlite3", "sqlite3 `binary` counting the records; when missing, the size alone is reported")
+	fs.StringVar(&c.Metrics, "metrics", "", "Prometheus `URL` of the process, read for govbus_exchanges_total")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage(err)
+	}
+	if c.DB == "" || c.Name == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "benchload msglog: want -db FILE [-name NAME] [-sqlite3 BIN] [-metrics URL]")
+		return 2
+	}
+	rep, err := CheckMsglog(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchload msglog: %s: %v\n", c.Name, err)
+		if ctx.Err() != nil {
+			return ExitInterrupted
+		}
+		return 1
+	}
+	fmt.Fprintln(stdout, rep.Line(c))
 	return 0
 }
 

@@ -3,9 +3,10 @@
 // and the reporting that bench/run.sh (make bench) uses to compare calls
 // made directly to a registry with the same calls made through a bare
 // net/http/httputil.ReverseProxy and through govbus, with tracing off and
-// with every exchange traced and exported to a running Jaeger.
+// with every exchange traced and exported to a running Jaeger, and with the
+// message log on and off.
 //
-// The command cmd/benchload exposes it with six subcommands:
+// The command cmd/benchload exposes it with seven subcommands:
 //
 //	benchload run    one measured round (after a warm-up) of one scenario,
 //	                 with the built-in generator or with wrk; appends a
@@ -21,6 +22,9 @@
 //	benchload spans  fails unless Jaeger's query API lists a service (the
 //	                 traced scenario's spans arrived); reports the traced
 //	                 govbus's exchanges and dropped spans from its metrics
+//	benchload msglog reports the size on disk of a message log's SQLite
+//	                 files and, with sqlite3, its records (per exchange,
+//	                 from the process's metrics); fails when it has none
 //
 // Latency is recorded per request into a slice that is sorted at the end,
 // so percentiles are exact (nearest rank) rather than bucketed.
