@@ -1,0 +1,233 @@
+package soap
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
+	"strings"
+)
+
+// maxParts bounds the parts read from one multipart request.
+const maxParts = 1000
+
+// requestEnvelope checks the request's Content-Type and size and returns the
+// SOAP envelope bytes: the whole body for text/xml and application/soap+xml,
+// the root part (the first, or the one start= names) for multipart/related
+// and multipart/mixed.
+func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, newError(CodeInvalidContentType, "malformed Content-Type")
+	}
+	switch mt {
+	case "text/xml", "application/soap+xml":
+		if !utf8Charset(params["charset"]) {
+			return nil, newError(CodeInvalidContentType, "only the UTF-8 charset is accepted")
+		}
+	case "multipart/related", "multipart/mixed":
+	default:
+		return nil, newError(CodeInvalidContentType, "Content-Type must be text/xml, application/soap+xml or multipart/related")
+	}
+	if int64(len(body)) > lim.MaxBytes {
+		return nil, newError(CodeMessageTooLarge, "the message is larger than the limit")
+	}
+	if mt == "text/xml" || mt == "application/soap+xml" {
+		return body, nil
+	}
+	return multipartEnvelope(body, params)
+}
+
+// multipartEnvelope returns the SOAP part of a SOAP-with-attachments request,
+// read with mime/multipart (strict framing: part headers end at an empty
+// line). Every part is read to its end, so that a malformed multipart is
+// refused even when the SOAP part comes first.
+func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
+	boundary := params["boundary"]
+	if boundary == "" {
+		return nil, newError(CodeInvalidContentType, "multipart Content-Type without a boundary")
+	}
+	start := trimContentID(params["start"])
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var env []byte
+	found := false
+	for i := 0; ; i++ {
+		part, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, newError(CodeInvalidSOAP, "malformed multipart message")
+		}
+		if i == maxParts {
+			return nil, newError(CodeInvalidSOAP, "too many parts in the multipart message")
+		}
+		root := !found && (start == "" && i == 0 || start != "" && trimContentID(part.Header.Get("Content-ID")) == start)
+		if !root {
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, newError(CodeInvalidSOAP, "malformed multipart message")
+			}
+			continue
+		}
+		found = true
+		if perr := checkPartType(part.Header); perr != nil {
+			return nil, perr
+		}
+		if env, err = io.ReadAll(part); err != nil {
+			return nil, newError(CodeInvalidSOAP, "malformed multipart message")
+		}
+	}
+	if !found {
+		return nil, newError(CodeInvalidSOAP, "the multipart message has no SOAP part")
+	}
+	return env, nil
+}
+
+// checkPartType accepts a SOAP part of type text/xml, application/soap+xml or
+// application/xop+xml, in UTF-8, without a transfer encoding.
+func checkPartType(h textproto.MIMEHeader) *Error {
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return newError(CodeInvalidContentType, "the SOAP part has no valid Content-Type")
+	}
+	switch mt {
+	case "text/xml", "application/soap+xml", "application/xop+xml":
+	default:
+		return newError(CodeInvalidContentType, "the SOAP part is not XML")
+	}
+	if !utf8Charset(params["charset"]) {
+		return newError(CodeInvalidContentType, "only the UTF-8 charset is accepted")
+	}
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
+	case "", "8bit", "7bit", "binary":
+	default:
+		return newError(CodeInvalidContentType, "the SOAP part has an unsupported Content-Transfer-Encoding")
+	}
+	return nil
+}
+
+// utf8Charset accepts no charset, UTF-8 and its subset US-ASCII.
+func utf8Charset(cs string) bool {
+	switch strings.ToLower(strings.Trim(cs, `" `)) {
+	case "", "utf-8", "utf8", "us-ascii":
+		return true
+	}
+	return false
+}
+
+// trimContentID strips spaces and the angle brackets of a Content-ID.
+func trimContentID(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "<")
+	return strings.TrimSuffix(s, ">")
+}
+
+// soapPartSpan finds the SOAP part of a multipart response — the part whose
+// Content-ID is the start parameter, or the first — and returns the byte
+// span of its content, so that everything around it can be kept byte for
+// byte. Framing is read leniently, as registries write it: LF or CRLF line
+// ends, transport padding after a delimiter, and a part's headers ending at
+// the first blank or whitespace-only line.
+func soapPartSpan(body []byte, params map[string]string) (int, int, *Error) {
+	boundary := params["boundary"]
+	if boundary == "" {
+		return 0, 0, newError(CodeInvalidContentType, "multipart Content-Type without a boundary")
+	}
+	start := trimContentID(params["start"])
+	delim := []byte("--" + boundary)
+
+	_, after, closing, ok := nextDelimiter(body, delim, 0)
+	for i := 0; ok && !closing; i++ {
+		if i == maxParts {
+			return 0, 0, newError(CodeInvalidSOAP, "too many parts in the multipart message")
+		}
+		partStart := after
+		var at int
+		at, after, closing, ok = nextDelimiter(body, delim, partStart)
+		if !ok {
+			return 0, 0, newError(CodeInvalidSOAP, "malformed multipart message: a part is not terminated")
+		}
+		partEnd := at
+		if partEnd > partStart && body[partEnd-1] == '\n' {
+			partEnd--
+			if partEnd > partStart && body[partEnd-1] == '\r' {
+				partEnd--
+			}
+		}
+		header, contentStart, found := partHeader(body[partStart:partEnd])
+		if !found {
+			return 0, 0, newError(CodeInvalidSOAP, "malformed multipart message: a part has no header end")
+		}
+		if start == "" && i > 0 || start != "" && trimContentID(header.Get("Content-ID")) != start {
+			continue
+		}
+		if perr := checkPartType(header); perr != nil {
+			return 0, 0, perr
+		}
+		return partStart + contentStart, partEnd, nil
+	}
+	return 0, 0, newError(CodeInvalidSOAP, "the multipart message has no SOAP part")
+}
+
+// nextDelimiter finds the next delimiter line ("--boundary" at the start of a
+// line, optionally "--" for the last one, then blanks and a line end) at or
+// after from. It returns where the line starts, where the line after it
+// starts, and whether it is the closing delimiter.
+func nextDelimiter(body, delim []byte, from int) (at, after int, closing, ok bool) {
+	for from <= len(body) {
+		i := bytes.Index(body[from:], delim)
+		if i < 0 {
+			return 0, 0, false, false
+		}
+		at = from + i
+		from = at + 1
+		if at > 0 && body[at-1] != '\n' {
+			continue
+		}
+		j := at + len(delim)
+		closing = bytes.HasPrefix(body[j:], []byte("--"))
+		if closing {
+			j += 2
+		}
+		for j < len(body) && (body[j] == ' ' || body[j] == '\t') {
+			j++
+		}
+		switch {
+		case j == len(body):
+			return at, j, closing, true
+		case body[j] == '\n':
+			return at, j + 1, closing, true
+		case body[j] == '\r' && j+1 < len(body) && body[j+1] == '\n':
+			return at, j + 2, closing, true
+		}
+	}
+	return 0, 0, false, false
+}
+
+// partHeader reads a part's header lines up to the first blank or
+// whitespace-only line and returns them with the offset of the content.
+func partHeader(part []byte) (textproto.MIMEHeader, int, bool) {
+	h := make(textproto.MIMEHeader)
+	for pos := 0; pos < len(part); {
+		eol := bytes.IndexByte(part[pos:], '\n')
+		var line []byte
+		next := len(part)
+		if eol >= 0 {
+			line, next = part[pos:pos+eol], pos+eol+1
+		} else {
+			line = part[pos:]
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			if eol < 0 {
+				return h, len(part), true
+			}
+			return h, next, true
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok {
+			h.Add(textproto.CanonicalMIMEHeaderKey(string(bytes.TrimSpace(k))), string(bytes.TrimSpace(v)))
+		}
+		pos = next
+	}
+	return nil, 0, false
+}
