@@ -85,8 +85,10 @@ type Registry struct {
 	// ID is the subsystem id INSTANCE/CLASS/CODE/SUBSYSTEM. Required.
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
-	// Adapter is the adapter kind. Default "rest".
+	// Adapter is the adapter kind: rest or soap. Default "rest".
 	Adapter string `yaml:"adapter"`
+	// SOAPVersion is 1.1 or 1.2 for adapter soap. Default 1.1.
+	SOAPVersion string `yaml:"soap_version"`
 	// Endpoints are the base URLs of the registry's replicas. Required.
 	Endpoints []string `yaml:"endpoints"`
 	// Auth is govbus's own credential toward the registry. Default none.
@@ -211,6 +213,30 @@ type Service struct {
 	// KeepBodies keeps request and response bodies in the message log
 	// (digests are always kept). Default false.
 	KeepBodies bool `yaml:"keep_bodies"`
+	// SOAP maps REST calls (/r1/...) onto the registry's SOAP operation,
+	// for adapter soap. X-Road SOAP requests pass through regardless.
+	SOAP *SOAPMapping `yaml:"soap"`
+}
+
+// SOAPMapping turns a REST call into a SOAP operation and its answer into
+// JSON.
+type SOAPMapping struct {
+	// Operation is the Body element's local name; Namespace its namespace.
+	Operation string `yaml:"operation"`
+	Namespace string `yaml:"namespace"`
+	// SOAPAction is sent as the SOAPAction header. Default none.
+	SOAPAction string `yaml:"soap_action"`
+	// Path is the REST path template whose {params} become child
+	// elements of the operation. Default: the service's first path.
+	Path string `yaml:"path"`
+	// Template is a Go text/template rendering the operation element from
+	// the params instead. Default none.
+	Template string `yaml:"template"`
+	// ResultElement names the element of the answer that becomes the JSON.
+	// Default: the Body child's content.
+	ResultElement string `yaml:"result_element"`
+	// NotFoundFault is a substring of a Fault's faultstring that means 404.
+	NotFoundFault string `yaml:"not_found_fault"`
 }
 
 // Subject locates the data subject (e.g. a person's id) in a call. It is

@@ -143,8 +143,14 @@ func (v *validator) registries(members map[string]bool) map[string]*Service {
 			v.addf(p+".id", "duplicate registry %s", r.ID)
 		}
 		seen[r.ID] = true
-		if r.Adapter != "rest" {
-			v.addf(p+".adapter", "unknown adapter %q (known: rest)", r.Adapter)
+		switch r.Adapter {
+		case "rest":
+		case "soap":
+			if r.SOAPVersion != "" && r.SOAPVersion != "1.1" && r.SOAPVersion != "1.2" {
+				v.addf(p+".soap_version", "must be 1.1 or 1.2")
+			}
+		default:
+			v.addf(p+".adapter", "unknown adapter %q (known: rest, soap)", r.Adapter)
 		}
 		if len(r.Endpoints) == 0 {
 			v.addf(p+".endpoints", "at least one endpoint is required")
@@ -253,6 +259,14 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 		v.addf(p+".max_request_bytes", "must be positive")
 	}
 	v.file(p+".openapi", s.OpenAPI, false)
+	if m := s.SOAP; m != nil {
+		if r.Adapter != "soap" {
+			v.addf(p+".soap", "only for registries with adapter soap")
+		}
+		if m.Operation == "" && m.Template == "" {
+			v.addf(p+".soap.operation", "an operation (or a template) is required")
+		}
+	}
 	if sub := s.Subject; sub != nil {
 		switch sub.In {
 		case "path":

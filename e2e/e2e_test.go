@@ -20,7 +20,7 @@ import (
 )
 
 // ports of the demo world, replaced by free ones below 32768.
-var demoPorts = []string{"8080", "9464", "9465", "9101"}
+var demoPorts = []string{"8080", "9464", "9465", "9101", "9102"}
 
 // binaries builds govbus and registrysim once per test binary run.
 func binaries(t *testing.T) (govbus, registrysim string) {
@@ -121,7 +121,7 @@ func startDemo(t *testing.T, govbus, registrysim string) *demo {
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start(t, registrysim, "-civil", "127.0.0.1:"+d.ports["9101"], "-business", "")
+	start(t, registrysim, "-civil", "127.0.0.1:"+d.ports["9101"], "-business", "127.0.0.1:"+d.ports["9102"])
 	d.govbus = start(t, govbus, "serve", "-config", d.config)
 	waitReady(t, "http://127.0.0.1:"+d.ports["9464"]+"/readyz")
 	waitReady(t, "http://127.0.0.1:"+d.ports["9101"]+"/_sim/stats")
@@ -206,7 +206,9 @@ func TestDemoWorld(t *testing.T) {
 		for _, c := range exampleCalls(t) {
 			cmdline := d.rewrite(c[0]) + " -s -o /dev/null -w '%{http_code}'"
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			out, err := exec.CommandContext(ctx, "bash", "-c", cmdline).Output()
+			cmd := exec.CommandContext(ctx, "bash", "-c", cmdline)
+			cmd.Dir = ".." // the calls name files relative to the repository's root
+			out, err := cmd.Output()
 			cancel()
 			if err != nil {
 				t.Errorf("%s: %v", c[0], err)

@@ -90,7 +90,7 @@ func TestMutualTLSListener(t *testing.T) {
 	benefits := ca.issue(t, "benefits", pkix.Name{CommonName: "benefits"}, false)
 	stranger := newPKI(t).issue(t, "stranger", pkix.Name{CommonName: "eservice", Organization: []string{"State e-services agency"}}, false)
 
-	free := freePorts(t, 5)
+	free := freePorts(t, 6)
 	d := &demo{ports: map[string]string{}}
 	for i, p := range demoPorts {
 		d.ports[p] = free[i]
@@ -101,7 +101,7 @@ func TestMutualTLSListener(t *testing.T) {
 	}
 	cfg := d.rewrite(string(src))
 	cfg = strings.ReplaceAll(cfg, "../../registrysim/", mustAbs(t, "../registrysim")+"/")
-	cfg = strings.Replace(cfg, "  admin: {address:", "  consumer_tls: {address: 127.0.0.1:"+free[4]+
+	cfg = strings.Replace(cfg, "  admin: {address:", "  consumer_tls: {address: 127.0.0.1:"+free[5]+
 		", cert_file: "+ca.dir+"/server.pem, key_file: "+ca.dir+"/server.key, client_ca_file: "+ca.dir+"/ca.pem}\n  admin: {address:", 1)
 	cfg = strings.Replace(cfg, "    name: E-service backend\n    auth:\n",
 		"    name: E-service backend\n    auth:\n      certificates: [{subject: \"CN=eservice,O=State e-services agency\"}]\n", 1)
@@ -121,7 +121,7 @@ func TestMutualTLSListener(t *testing.T) {
 			tc.Certificates = []tls.Certificate{*cert}
 		}
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 5 * time.Second}
-		req, _ := http.NewRequest("GET", "https://127.0.0.1:"+free[4]+"/r1/UA/GOV/00000001/civil-registry/persons/persons/1000000042", nil)
+		req, _ := http.NewRequest("GET", "https://127.0.0.1:"+free[5]+"/r1/UA/GOV/00000001/civil-registry/persons/persons/1000000042", nil)
 		req.Header.Set("X-Road-Client", client)
 		req.Header.Set("X-Road-Purpose", "service-delivery")
 		resp, err := c.Do(req)

@@ -144,6 +144,13 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
 		limit := req.Route.MaxRequestBytes
+		if req.BodyBytes != nil { // a SOAP message, read to learn its sender
+			if int64(len(req.BodyBytes)) > limit {
+				return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
+			}
+			SummaryFrom(ctx).RequestSize = int64(len(req.BodyBytes))
+			return next(ctx, req)
+		}
 		if req.ContentLength > limit {
 			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 		}

@@ -49,6 +49,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Allow, for CodeMethodNotAllowed, lists the methods the service accepts.
 	Allow []string
+	// FaultCode, for SOAP consumers, is the X-Road fault code when it says
+	// more than Code (e.g. "client.invalid_body" for a CodeBadRequest).
+	FaultCode string
 	Err   error
 }
 

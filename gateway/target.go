@@ -19,6 +19,8 @@ const (
 	TargetListClients
 	// TargetTracker is the Data Tracker: /tracker/v1/accesses.
 	TargetTracker
+	// TargetSOAP is an X-Road SOAP 4.0 request: POST / or /soap.
+	TargetSOAP
 )
 
 // Metaservice names, as in the X-Road REST metaservice protocol.
@@ -69,6 +71,9 @@ func ParseTarget(raw string) (Target, error) {
 	}
 	if path == TrackerPath {
 		return Target{Kind: TargetTracker, RawQuery: query}, nil
+	}
+	if path == "/" || path == "/soap" {
+		return Target{Kind: TargetSOAP, RawQuery: query}, nil
 	}
 	rest, ok := strings.CutPrefix(path, "/r1/")
 	if !ok {

@@ -14,6 +14,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
+
+	"github.com/govbus/govbus/soap"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -62,6 +64,7 @@ type Handler struct {
 	opts      Options
 	exchange  *kithttp.Server
 	tracker   *kithttp.Server
+	soap      *kithttp.Server
 	meta      map[string]*kithttp.Server
 	errorsEnc kithttp.ErrorEncoder
 }
@@ -81,6 +84,7 @@ func NewHandler(opts Options) *Handler {
 	h.errorsEnc = h.encodeError
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(h.errorsEnc)}
 	h.exchange = kithttp.NewServer(NewExchangeEndpoint(opts.Tracer), h.decode, h.encodeResponse, serverOpts...)
+	h.soap = kithttp.NewServer(NewExchangeEndpoint(opts.Tracer), h.decodeSOAP, h.encodeSOAPResponse, serverOpts...)
 	h.tracker = kithttp.NewServer(chain{tracer: opts.Tracer}.trackerEndpoint(), h.decode, h.encodeResponse, serverOpts...)
 	h.meta = map[string]*kithttp.Server{}
 	for name, ep := range map[string]endpoint.Endpoint{
@@ -98,7 +102,9 @@ type inboundKey struct{}
 // inbound is what ServeHTTP learns before the go-kit server runs.
 type inbound struct {
 	target Target
-	xml    bool // the consumer prefers XML error bodies
+	xml    bool          // the consumer prefers XML error bodies
+	soap   *soap.Request // the parsed envelope of a SOAP request
+	isSOAP bool          // errors go back as SOAP Faults
 }
 
 // wantsXML reports whether errors should be XML rather than JSON.
@@ -135,6 +141,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.listClients(w, r)
 	case TargetTracker:
 		h.tracker.ServeHTTP(w, r)
+	case TargetSOAP:
+		in.isSOAP = isSOAP(r) || r.Method == http.MethodPost
+		h.soap.ServeHTTP(w, r)
 	case TargetMeta:
 		SummaryFrom(ctx).Service = t.Meta
 		h.meta[t.Meta].ServeHTTP(w, r)
@@ -182,6 +191,13 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 	}
 	sum := SummaryFrom(ctx)
 	sum.MessageID, sum.RequestID = req.MessageID, req.RequestID
+	h.credentials(r, req)
+	req.Header = endToEnd(r.Header, 10)
+	return req, nil
+}
+
+// credentials reads the consumer's credential and address into req.
+func (h *Handler) credentials(r *http.Request, req *Request) {
 	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
 		req.Credential.APIKey = strings.TrimSpace(auth[7:])
 	}
@@ -191,8 +207,6 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		req.RemoteIP = host
 	}
-	req.Header = endToEnd(r.Header, 10)
-	return req, nil
 }
 
 // encodeResponse writes a registry's answer, or a metaservice's.
@@ -251,6 +265,21 @@ func (h *Handler) encodeError(ctx context.Context, err error, w http.ResponseWri
 	}
 	if len(e.Allow) > 0 {
 		wh.Set("Allow", strings.Join(e.Allow, ", "))
+	}
+	if in, ok := ctx.Value(inboundKey{}).(*inbound); ok && in.isSOAP {
+		// SOAP 1.1 sends every fault with status 500; X-Road-Error still
+		// names the type.
+		code := e.FaultCode
+		if code == "" {
+			code = string(e.Code)
+		}
+		b := soap.Fault(code, e.Message, string(e.Code), detail)
+		wh.Set("Content-Type", "text/xml; charset=utf-8")
+		wh.Set("Content-Length", strconv.Itoa(len(b)))
+		s.Status = http.StatusInternalServerError
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(b)
+		return
 	}
 	body := errorBody{Type: string(e.Code), Message: e.Message, Detail: detail}
 	var b []byte

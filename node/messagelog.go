@@ -48,11 +48,14 @@ func (m *MessageLog) LogRequest(ctx context.Context, req *gateway.Request) error
 }
 
 // LogResponse records the answer (or govbus's error) before the consumer
-// receives it.
+// receives it, with when the registry was first called, when its answer
+// arrived and how many attempts it took (zero when there was no answer:
+// the adapter reports none then).
 func (m *MessageLog) LogResponse(ctx context.Context, req *gateway.Request, resp *gateway.Response, err error) error {
 	rec := m.base(ctx, req, audit.KindResponse)
 	if resp != nil {
 		rec.Status = resp.Status
+		rec.SentAt, rec.ReceivedAt, rec.Attempts = resp.SentAt, resp.ReceivedAt, resp.Attempts
 		rec.Size, rec.BodySHA256 = int64(len(resp.Body)), digest(resp.Body)
 		if req.Route.KeepBodies && len(resp.Body) > 0 {
 			rec.Body = append([]byte(nil), resp.Body...)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/govbus/govbus/audit"
 	"github.com/govbus/govbus/node"
+	"github.com/govbus/govbus/opmon"
 	"github.com/govbus/govbus/tracker"
 )
 
@@ -56,6 +58,12 @@ func TestMessageLogRecordsBothSides(t *testing.T) {
 	}
 	if res.Kind != audit.KindResponse || res.Status != 200 || res.Size != int64(len(body)) || res.SubjectHash != wantSubject || len(res.Body) != 0 {
 		t.Errorf("response record = %+v", res)
+	}
+	if res.Attempts != 1 || res.SentAt.IsZero() || res.ReceivedAt.Before(res.SentAt) {
+		t.Errorf("response record's registry call: sent %v, received %v, %d attempts", res.SentAt, res.ReceivedAt, res.Attempts)
+	}
+	if !req.SentAt.IsZero() || !req.ReceivedAt.IsZero() || req.Attempts != 0 {
+		t.Errorf("request record with the registry call's fields: %+v", req)
 	}
 	for _, r := range ml.records {
 		if b, _ := json.Marshal(r); strings.Contains(string(b), "1000000042") {
@@ -169,4 +177,81 @@ func mustKey(t *testing.T) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestOperationalMonitoringFromTheMessageLog: with the message log on, the
+// operational monitoring records come from its store — the same exchanges,
+// with the same hops, as the in-memory records — and outlive the node.
+func TestOperationalMonitoringFromTheMessageLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "log.db")
+	store, err := audit.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(ctx, store, audit.Options{Node: "test", Signer: audit.NewSigner(mustKey(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close(ctx)
+	w := newWorldWith(t, nil, node.Options{AuditLog: log, AuditStore: store})
+	h := eservice()
+	h.Set("X-Road-Id", "opmon-ok")
+	if resp, body := w.call(t, "GET", personsSvc+"/persons/1000000042", h, ""); resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	h.Set("X-Road-Id", "opmon-down")
+	if resp, _ := w.call(t, "GET", "/r1/UA/GOV/00000007/down/things/x", h, ""); resp.StatusCode < 500 {
+		t.Fatalf("down registry: status %d", resp.StatusCode)
+	}
+	denied := as("UA/GOV/00000005/citizen-portal", portalKey, "")
+	denied.Set("X-Road-Id", "opmon-denied")
+	if resp, _ := w.call(t, "GET", personsSvc+"/persons/1000000042", denied, ""); resp.StatusCode != 403 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+
+	src := opmon.NewAuditSource(store, opmon.AuditOptions{})
+	page, err := src.Query(ctx, opmon.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The refusal never reached the message log: only the in-memory
+	// records hold it.
+	if len(page.Records) != 2 {
+		t.Fatalf("records = %+v, want the two logged exchanges", page.Records)
+	}
+	mem, err := w.records.Query(ctx, opmon.Query{})
+	if err != nil || len(mem.Records) != 3 {
+		t.Fatalf("in-memory records = %+v, %v", mem.Records, err)
+	}
+	ok, down := page.Records[0], page.Records[1]
+	same := mem.Records[0]
+	if ok.ID != same.ID || ok.MessageID != "opmon-ok" || ok.Client != same.Client || ok.Service != same.Service ||
+		ok.Registry != same.Registry || ok.Method != "GET" || ok.RuleID != same.RuleID || ok.Node != "test" ||
+		ok.Status != 200 || !ok.Succeeded || ok.Attempts != same.Attempts || ok.ResponseSize != same.ResponseSize ||
+		ok.RequestOutTs != same.RequestOutTs || ok.ResponseInTs != same.ResponseInTs || ok.FaultCode != "" {
+		t.Errorf("record from the message log:\n%+v\nin memory:\n%+v", ok, same)
+	}
+	if !(same.RequestInTs <= ok.RequestInTs && ok.RequestInTs <= ok.RequestOutTs && ok.RequestOutTs <= ok.ResponseInTs &&
+		ok.ResponseInTs <= ok.ResponseOutTs && ok.ResponseOutTs <= same.ResponseOutTs) || ok.RequestOutTs == 0 {
+		t.Errorf("hops out of order: %+v (in memory %+v)", ok, same)
+	}
+	if down.MessageID != "opmon-down" || down.Succeeded || down.FaultCode != mem.Records[1].FaultCode ||
+		down.Status != mem.Records[1].Status || down.Registry != "UA/GOV/00000007/down" {
+		t.Errorf("failed exchange from the message log:\n%+v\nin memory:\n%+v", down, mem.Records[1])
+	}
+
+	// A restart: the records are still there.
+	if err := log.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store, err = audit.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	again, err := opmon.NewAuditSource(store, opmon.AuditOptions{}).Query(ctx, opmon.Query{})
+	if err != nil || !reflect.DeepEqual(again, page) {
+		t.Fatalf("after reopening the log: %+v, %v\nwant %+v", again, err, page)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/govbus/govbus/adapters/rest"
+	soapadapter "github.com/govbus/govbus/adapters/soap"
 	"github.com/govbus/govbus/audit"
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
@@ -147,11 +148,7 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
 	oc.TLS = tlsCfg
-	adapter, err := rest.New(rest.Config{
-		Outbound:         oc,
-		Auth:             rest.Auth{Type: r.Auth.Type, Header: r.Auth.Header, Value: r.Auth.Value, Username: r.Auth.Username},
-		MaxResponseBytes: int64(r.MaxResponseBytes),
-	})
+	adapter, err := newAdapter(r, oc)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
@@ -178,6 +175,40 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		s.Subsystems[r.ID] = append(s.Subsystems[r.ID], route)
 	}
 	return nil
+}
+
+// adapterCloser is an adapter that holds connections.
+type adapterCloser interface {
+	gateway.Adapter
+	Close()
+}
+
+// newAdapter builds the adapter of the registry's kind over its outbound
+// stack.
+func newAdapter(r *config.Registry, oc outbound.Config) (adapterCloser, error) {
+	auth := rest.Auth{Type: r.Auth.Type, Header: r.Auth.Header, Value: r.Auth.Value, Username: r.Auth.Username}
+	if r.Adapter != "soap" {
+		return rest.New(rest.Config{Outbound: oc, Auth: auth, MaxResponseBytes: int64(r.MaxResponseBytes)})
+	}
+	services := map[string]soapadapter.ServiceMapping{}
+	for _, svc := range r.Services {
+		m := svc.SOAP
+		if m == nil {
+			continue
+		}
+		path := m.Path
+		if path == "" && len(svc.Paths) > 0 {
+			path = svc.Paths[0]
+		}
+		services[svc.Code] = soapadapter.ServiceMapping{
+			Operation: m.Operation, Namespace: m.Namespace, SOAPAction: m.SOAPAction, Path: path,
+			Template: m.Template, ResultElement: m.ResultElement, NotFoundFault: m.NotFoundFault,
+		}
+	}
+	return soapadapter.New(soapadapter.Config{
+		Outbound: oc, Auth: auth, MaxResponseBytes: int64(r.MaxResponseBytes),
+		SOAP12: r.SOAPVersion == "1.2", Services: services,
+	})
 }
 
 // upstreamTLS builds the client TLS configuration toward a registry; nil

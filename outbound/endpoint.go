@@ -254,7 +254,7 @@ func (ep *endpoint) attempt(ctx context.Context, request any) (any, error) {
 	case err != nil:
 		obs.Attempt(ctx, reg, ep.key, "error", took)
 		return nil, err
-	case resp.StatusCode >= 500:
+	case resp.StatusCode >= 500 && !isRegistryAnswer(ctx, resp):
 		obs.Attempt(ctx, reg, ep.key, "5xx", took)
 		ep.lastErr.Store(&note{At: ep.s.now(), Error: "answered " + resp.Status})
 		return nil, &statusError{resp}
@@ -307,4 +307,11 @@ func (s *Stack) Status() Status {
 		st.Endpoints = append(st.Endpoints, es)
 	}
 	return st
+}
+
+// isRegistryAnswer reports whether a 5xx answer is the registry's business
+// answer by the call's Call.RegistryAnswer.
+func isRegistryAnswer(ctx context.Context, resp *http.Response) bool {
+	st, _ := ctx.Value(callKey{}).(*call)
+	return st != nil && st.registryAnswer != nil && st.registryAnswer(resp)
 }

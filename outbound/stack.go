@@ -49,6 +49,11 @@ type Call struct {
 	// MaxResponseBytes limits the answer; over it the call fails with
 	// CodeInternalError.
 	MaxResponseBytes int64
+	// RegistryAnswer, when set, picks out 5xx answers that are the
+	// registry's own business answer (a SOAP Fault, HTTP 500 by SOAP 1.1),
+	// so that they never count against the endpoint's breaker. Default:
+	// every 5xx counts.
+	RegistryAnswer func(*http.Response) bool
 }
 
 // New assembles the stack of one registry. This is the one place where the
@@ -124,6 +129,8 @@ type call struct {
 	tried        uint64 // bit i: endpoint i was tried
 	attempts     int
 	forwarded    string // path-and-query of the last attempt
+	// registryAnswer is Call.RegistryAnswer.
+	registryAnswer func(*http.Response) bool
 }
 
 type callKey struct{}
@@ -153,7 +160,7 @@ func (s *Stack) Do(ctx context.Context, c Call) (*gateway.Response, error) {
 	}
 	// 3. retries (4-7 run inside, through s.RoundTrip)
 	s.budget.request()
-	st := &call{idempotent: c.Idempotent, path: c.Path, rawQuery: c.RawQuery, pathTemplate: c.PathTemplate}
+	st := &call{idempotent: c.Idempotent, path: c.Path, rawQuery: c.RawQuery, pathTemplate: c.PathTemplate, registryAnswer: c.RegistryAnswer}
 	if st.pathTemplate == "" {
 		st.pathTemplate = "/{path}"
 	}

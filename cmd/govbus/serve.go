@@ -152,10 +152,20 @@ func serve(args []string, stderr io.Writer) int {
 		return err
 	}
 
-	records := opmon.NewStore(opmon.DefaultSize)
+	// Operational monitoring: with the message log on, made from its
+	// store (durable, and a cluster's on PostgreSQL); else kept in memory
+	// as each exchange ends.
+	var opmonSource opmon.Source
+	var opmonRecords interface{ Add(*opmon.Record) }
+	if buildOpts.AuditStore != nil {
+		opmonSource = opmon.NewAuditSource(buildOpts.AuditStore, opmon.AuditOptions{})
+	} else {
+		records := opmon.NewStore(opmon.DefaultSize)
+		opmonSource, opmonRecords = records, records
+	}
 	consumer := observability.Instrument{
 		Metrics: metrics, Tracer: tracing.Tracer(), Propagator: tracing.Propagator, Logger: logger,
-		Opmon: records, Node: cfg.Node,
+		Opmon: opmonRecords, Node: cfg.Node,
 	}.Wrap(gateway.NewHandler(gateway.Options{Holder: holder, Tracer: tracing.Tracer()}))
 	var up atomic.Bool
 	ready := func() string {
@@ -175,7 +185,7 @@ func serve(args []string, stderr io.Writer) int {
 		{name: "status", addr: l.Status.Address, handler: observability.StatusHandler(reg, ready)},
 		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
-			Opmon: opmon.Handler(records),
+			Opmon: opmon.Handler(opmonSource),
 			MessageLog: func() any {
 				if msglog == nil {
 					return nil

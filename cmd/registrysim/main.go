@@ -1,7 +1,8 @@
 // Command registrysim runs the simulated registries of the govbus demo
-// world (DESIGN.md §7): the civil registry over REST and, in a later issue,
-// the business registry over SOAP. Each takes fault orders and reports
-// statistics under /_sim/ (see package registrysim).
+// world (DESIGN.md §7): the civil registry over REST and the business
+// registry over SOAP 1.1 (X-Road message protocol 4.0, WSDL at ?wsdl). Each
+// takes fault orders and reports statistics under /_sim/ (see package
+// registrysim).
 //
 // Usage:
 //
@@ -70,7 +71,7 @@ func run(args []string, stderr io.Writer) int {
 	civilAddr := fs.String("civil", "127.0.0.1:9101",
 		"listen `address` of the civil registry (REST); empty disables it")
 	businessAddr := fs.String("business", "127.0.0.1:9102",
-		"listen `address` of the business registry (SOAP; not built yet, so not served); empty disables it")
+		"listen `address` of the business registry (SOAP 1.1); empty disables it")
 	otlp := fs.String("otlp", "",
 		"OTLP/HTTP base `URL` (e.g. http://127.0.0.1:4318) for the registry's own spans; empty: none")
 	if err := fs.Parse(args); err != nil {
@@ -85,9 +86,6 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if *businessAddr != "" {
-		logger.Warn("business registry not built yet; not listening", "addr", *businessAddr)
-	}
 	wrap := func(_ string, h http.Handler) http.Handler { return h }
 	if *otlp != "" {
 		tp, err := newTracerProvider(*otlp)
@@ -108,6 +106,9 @@ func run(args []string, stderr io.Writer) int {
 	var registries []registry
 	if *civilAddr != "" {
 		registries = append(registries, registry{"civil", *civilAddr, wrap("civil", registrysim.NewCivil())})
+	}
+	if *businessAddr != "" {
+		registries = append(registries, registry{"business", *businessAddr, wrap("business", registrysim.NewBusiness())})
 	}
 	if len(registries) == 0 {
 		fmt.Fprintln(stderr, "registrysim: no registry to serve: every address is empty")

@@ -12,7 +12,7 @@ pids=()
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for spec in "8080:govbus consumer" "9464:govbus status" "9465:govbus admin" "9101:civil registry"; do
+for spec in "8080:govbus consumer" "9464:govbus status" "9465:govbus admin" "9101:civil registry" "9102:business registry"; do
   port=${spec%%:*}
   if port_taken "$port"; then
     echo "make run: port 127.0.0.1:$port (${spec#*:}) is already in use; stop whatever holds it and try again." >&2
@@ -31,7 +31,7 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap 'stop' EXIT
 
-bin/registrysim -civil 127.0.0.1:9101 -business "" 2>>var/registrysim.log &
+bin/registrysim -civil 127.0.0.1:9101 -business 127.0.0.1:9102 2>>var/registrysim.log &
 pids+=($!)
 bin/govbus serve -config "$CONFIG" 2>>var/govbus.log &
 pids+=($!)
@@ -57,6 +57,7 @@ cat <<MSG
 govbus is up (logs: var/govbus.log, var/registrysim.log; Ctrl-C stops everything).
   consumer  http://127.0.0.1:8080     status  http://127.0.0.1:9464/metrics
   admin     http://127.0.0.1:9465/admin/status   civil registry  http://127.0.0.1:9101
+  business registry (SOAP)  http://127.0.0.1:9102/?wsdl
 
 Example calls (the same as in README.md):
 MSG
