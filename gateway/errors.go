@@ -52,7 +52,7 @@ type Error struct {
 	// FaultCode, for SOAP consumers, is the X-Road fault code when it says
 	// more than Code (e.g. "client.invalid_body" for a CodeBadRequest).
 	FaultCode string
-	Err   error
+	Err       error
 }
 
 // Errorf returns an *Error with the given code and a formatted message.
