@@ -39,6 +39,9 @@ type Request struct {
 	Issue         string
 	Purpose       string
 	Credential    Credential
+	// Host is the Host the consumer addressed (metaservices use it to point
+	// descriptions at govbus).
+	Host string
 	// RemoteIP is the consumer's address, sent on as X-Forwarded-For.
 	RemoteIP string
 	// SubjectHash is the keyed hash of the call's data subject, set by the
@@ -128,7 +131,10 @@ type Route struct {
 	Subject *SubjectSpec
 	// KeepBodies keeps the bodies in the message log.
 	KeepBodies bool
-	Adapter    Adapter
+	// ServiceType is "REST" or, for services of SOAP registries, "WSDL"
+	// (as listMethods shows it). Default "REST".
+	ServiceType string
+	Adapter     Adapter
 }
 
 // PathTemplate returns path with its ids replaced by the first of the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -121,8 +122,12 @@ func listMethods(allowed bool) endpoint.Endpoint {
 			} else {
 				eps = declaredEndpoints(r)
 			}
+			st := r.ServiceType
+			if st == "" {
+				st = "REST"
+			}
 			list.Member = append(list.Member, serviceDetails{
-				ObjectType: "SERVICE", ServiceType: "REST",
+				ObjectType: "SERVICE", ServiceType: st,
 				InstanceID: sub.Instance, MemberClass: sub.MemberClass, MemberCode: sub.MemberCode,
 				ApplicationCode: sub.Subsystem, ServiceCode: r.Service.Code,
 				EndpointList: endpointList{Member: eps},
@@ -205,4 +210,48 @@ func getOpenAPI(ctx context.Context, request any) (any, error) {
 		ct = "application/json"
 	}
 	return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {ct}}, Body: r.OpenAPI}, nil
+}
+
+// WSDLSource is implemented by adapters that can fetch their registry's
+// WSDL (the SOAP adapter).
+type WSDLSource interface {
+	WSDL(ctx context.Context) ([]byte, error)
+}
+
+// soapAddress matches the location of a WSDL's soap:address (1.1 or 1.2).
+var soapAddress = regexp.MustCompile(`(<(?:[A-Za-z0-9_]+:)?address\b[^>]*\blocation=")[^"]*(")`)
+
+// getWsdl serves the WSDL of a SOAP service (?serviceCode=X), fetched from
+// the registry through its outbound stack, with its address pointing at
+// govbus.
+func getWsdl(ctx context.Context, request any) (any, error) {
+	req := request.(*Request)
+	q, err := url.ParseQuery(req.Target.RawQuery)
+	if err != nil {
+		return nil, Wrap(CodeBadRequest, err, "malformed query")
+	}
+	code := q.Get("serviceCode")
+	if code == "" || !validCode(code) {
+		return nil, Errorf(CodeBadRequest, "query parameter serviceCode is required")
+	}
+	r, ok := req.Snapshot.Routes[ServiceID{ClientID: req.Target.Service.ClientID, Code: code}.String()]
+	if !ok {
+		return nil, Errorf(CodeUnknownService, "no such service is registered")
+	}
+	src, ok := r.Adapter.(WSDLSource)
+	if !ok {
+		return nil, Errorf(CodeUnknownService, "the service is not a SOAP service; see getOpenAPI")
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	wsdl, err := src.WSDL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host := req.Host
+	if host == "" {
+		host = "localhost"
+	}
+	wsdl = soapAddress.ReplaceAll(wsdl, []byte("${1}http://"+host+"/${2}"))
+	return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/xml; charset=utf-8"}}, Body: wsdl}, nil
 }

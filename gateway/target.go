@@ -28,6 +28,7 @@ const (
 	MetaListMethods    = "listMethods"
 	MetaAllowedMethods = "allowedMethods"
 	MetaGetOpenAPI     = "getOpenAPI"
+	MetaGetWsdl        = "getWsdl"
 )
 
 // Target is a parsed request target.
@@ -97,7 +98,7 @@ func ParseTarget(raw string) (Target, error) {
 	// rest is now "" or "/..." (the path after the service code).
 	if rest == "" {
 		switch parts[4] {
-		case MetaListMethods, MetaAllowedMethods, MetaGetOpenAPI:
+		case MetaListMethods, MetaAllowedMethods, MetaGetOpenAPI, MetaGetWsdl:
 			sub, err := serviceFromParts([5]string{parts[0], parts[1], parts[2], parts[3], "x"})
 			if err != nil {
 				return Target{}, err

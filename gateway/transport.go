@@ -91,6 +91,7 @@ func NewHandler(opts Options) *Handler {
 		MetaListMethods:    listMethods(false),
 		MetaAllowedMethods: listMethods(true),
 		MetaGetOpenAPI:     getOpenAPI,
+		MetaGetWsdl:        getWsdl,
 	} {
 		h.meta[name] = kithttp.NewServer(NewMetaEndpoint(opts.Tracer, ep), h.decode, h.encodeResponse, serverOpts...)
 	}
@@ -165,7 +166,7 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	req := &Request{
-		Received: h.opts.Now(), RequestID: h.opts.NewID(), Client: client, ClientKey: claimed,
+		Received: h.opts.Now(), RequestID: h.opts.NewID(), Client: client, ClientKey: claimed, Host: r.Host,
 		Target: *t, Method: r.Method, Body: r.Body, ContentLength: r.ContentLength,
 		Snapshot: h.opts.Holder.Load(),
 	}
