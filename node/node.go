@@ -163,6 +163,9 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 			MaxRequestBytes: int64(svc.MaxRequestBytes), Idempotent: svc.Idempotent, Adapter: adapter,
 			KeepBodies: svc.KeepBodies,
 		}
+		if r.Adapter == "soap" {
+			route.ServiceType = "WSDL"
+		}
 		if svc.Subject != nil {
 			route.Subject = &gateway.SubjectSpec{In: svc.Subject.In, Name: svc.Subject.Name}
 		}
