@@ -24,6 +24,7 @@ test: deps vet unit
 deps:
 	@scripts/ensure-deps.sh
 	@scripts/ensure-jaeger.sh >/dev/null
+	@scripts/ensure-soapclients.sh
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
