@@ -56,6 +56,14 @@ type Record struct {
 	// Status and ErrorType describe the answer (response records).
 	Status    int    `json:"status,omitempty"`
 	ErrorType string `json:"error_type,omitempty"`
+	// SentAt is when the request was first sent to the registry and
+	// ReceivedAt when the registry's answer arrived; Attempts counts the
+	// attempts made toward it (response records; zero when the registry
+	// was never called or gave no answer). Times are kept in UTC at
+	// microsecond precision.
+	SentAt     time.Time `json:"sent_at,omitzero"`
+	ReceivedAt time.Time `json:"received_at,omitzero"`
+	Attempts   int       `json:"attempts,omitempty"`
 	// Size is the body size; BodySHA256 its hex digest; Body the body
 	// itself where the service keeps bodies.
 	Size       int64  `json:"size"`
@@ -73,6 +81,43 @@ type Record struct {
 	PrevHash string `json:"prev_hash"`
 	Hash     string `json:"hash"`
 }
+
+// TimeQuery selects records for Store.ByTime. Zero fields select all.
+type TimeQuery struct {
+	// Node selects one node's records; "" selects every node's.
+	Node string
+	// Kind, when set, selects records of that kind only.
+	Kind Kind
+	// From and To bound Time to [From, To); a zero bound is open.
+	From, To time.Time
+	// Client and Service, when set, must equal the record's.
+	Client, Service string
+	// RequestIDs, when not empty, selects the records of those exchanges
+	// only (at most MaxRequestIDs).
+	RequestIDs []string
+	// After, when not zero, selects only records that sort after it: the
+	// Cursor of the last record of the previous page.
+	After Cursor
+	// Limit is the most records returned; it must be positive.
+	Limit int
+}
+
+// MaxRequestIDs is the most request ids a TimeQuery may name.
+const MaxRequestIDs = 1000
+
+// Cursor is a record's place in Store.ByTime's order: by Time, then Node
+// (bytewise), then Seq. The zero Cursor sorts before every record.
+type Cursor struct {
+	Time time.Time
+	Node string
+	Seq  int64
+}
+
+// IsZero reports whether c is the zero Cursor.
+func (c Cursor) IsZero() bool { return c.Time.IsZero() && c.Node == "" && c.Seq == 0 }
+
+// Cursor returns r's place in Store.ByTime's order.
+func (r *Record) Cursor() Cursor { return Cursor{Time: r.Time, Node: r.Node, Seq: r.Seq} }
 
 // SignedHead is a signature over the chain head: the Ed25519 signature of
 // "govbus-chain-head/v1 NODE SEQ HASH" by the node's key.
@@ -121,6 +166,16 @@ type Store interface {
 	// subjectHash and whose Time is in [from, to), in time order (then node,
 	// then Seq). An empty subjectHash matches nothing.
 	BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error)
+	// ByTime returns up to q.Limit of the records that match q and sort
+	// after q.After, in (Time, Node, Seq) order (for one node: Time, then
+	// Seq), reading the (node, time_us, seq, kind, request_id) index: over
+	// every node, one read per node. Paging with After set to the last record's Cursor is exact: a
+	// walk returns every matching record stored when it started exactly
+	// once (unless pruned meanwhile); a record stored during the walk is
+	// returned when it sorts after the walk's cursor. It fails when
+	// q.Limit is not positive or q names more than MaxRequestIDs request
+	// ids.
+	ByTime(ctx context.Context, q TimeQuery) ([]Record, error)
 	// Prune deletes, in one transaction, node's records and signed heads
 	// with Seq ≤ upTo, and stores anchor (a signed head at upTo, from which
 	// the rest of the chain still verifies) in place of any earlier anchor.

@@ -7,9 +7,13 @@ import (
 	"time"
 )
 
-// hashDomain opens every record's canonical encoding, so a record hash can
-// never be confused with a hash of anything else govbus signs or stores.
-const hashDomain = "govbus-record/v1"
+// The domains that open a record's canonical encoding, one per version of
+// the encoding, so a record hash can never be confused with a hash of
+// anything else govbus signs or stores, nor with another version's.
+const (
+	hashDomain   = "govbus-record/v2"
+	hashDomainV1 = "govbus-record/v1"
+)
 
 // ComputeHash returns the record's hash: hex SHA-256 over its canonical
 // encoding, which holds every field except Hash itself, PrevHash included,
@@ -17,21 +21,47 @@ const hashDomain = "govbus-record/v1"
 //
 // The encoding is unambiguous and reproducible by any verifier:
 //
-//	the string "govbus-record/v1", then each field in this order:
+//	the string "govbus-record/v2", then each field in this order:
 //	Seq, ID, Kind, Time, Node, MessageID, RequestID, Client, Service,
 //	Method, PathTemplate, UserID, Issue, Purpose, RuleID, Status,
 //	ErrorType, Size, BodySHA256, Body, SubjectHash, DiscloseAfter,
-//	TraceID, PrevHash
+//	TraceID, SentAt, ReceivedAt, Attempts, PrevHash
 //
 // where an integer is 8 bytes big-endian (two's complement), a string or
 // byte slice is its length as 8 bytes big-endian followed by its bytes (so
 // a nil Body and an empty one are the same), and a time is one byte (0 for
 // the zero time, 1 otherwise) followed by its Unix time in microseconds as
 // an integer (so time zones and sub-microsecond digits do not count).
-func (r *Record) ComputeHash() string {
+//
+// Version 1 ("govbus-record/v1") is the same without SentAt, ReceivedAt and
+// Attempts. Records are always hashed with version 2; Verify also accepts a
+// version 1 hash on a record whose SentAt, ReceivedAt and Attempts are zero
+// (see MatchesHash), so chains written before version 2 still verify.
+func (r *Record) ComputeHash() string { return r.computeHash(2) }
+
+// MatchesHash reports whether Hash is the hash of r's fields: the version 2
+// hash (ComputeHash), or, for a record whose SentAt, ReceivedAt and
+// Attempts are zero, the version 1 hash. A version 1 hash commits to every
+// field of such a record just as well: the fields version 1 leaves out are
+// fixed at zero.
+func (r *Record) MatchesHash() bool {
+	if r.ComputeHash() == r.Hash {
+		return true
+	}
+	return r.SentAt.IsZero() && r.ReceivedAt.IsZero() && r.Attempts == 0 &&
+		r.computeHash(1) == r.Hash
+}
+
+// computeHash returns the hash of r's canonical encoding of version v (1
+// or 2).
+func (r *Record) computeHash(v int) string {
 	var e canonical
 	e.buf = make([]byte, 0, 512+len(r.Body))
-	e.bytes([]byte(hashDomain))
+	if v == 1 {
+		e.bytes([]byte(hashDomainV1))
+	} else {
+		e.bytes([]byte(hashDomain))
+	}
 	e.int(r.Seq)
 	for _, s := range []string{r.ID, string(r.Kind)} {
 		e.str(s)
@@ -49,6 +79,11 @@ func (r *Record) ComputeHash() string {
 	e.str(r.SubjectHash)
 	e.time(r.DiscloseAfter)
 	e.str(r.TraceID)
+	if v != 1 {
+		e.time(r.SentAt)
+		e.time(r.ReceivedAt)
+		e.int(int64(r.Attempts))
+	}
 	e.str(r.PrevHash)
 	sum := sha256.Sum256(e.buf)
 	return hex.EncodeToString(sum[:])

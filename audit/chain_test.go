@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -20,7 +21,16 @@ func fullRecord() audit.Record {
 		Purpose: "purpose", RuleID: "rule", Status: 200, ErrorType: "err",
 		Size: 3, BodySHA256: "sha", Body: []byte{0, 1, 2}, SubjectHash: "subject",
 		DiscloseAfter: testTime.Add(time.Hour), TraceID: "trace", PrevHash: "prev",
+		SentAt: testTime.Add(-time.Second), ReceivedAt: testTime.Add(-time.Millisecond), Attempts: 2,
 	}
+}
+
+// v1Record is fullRecord without the fields version 2 of the encoding
+// added.
+func v1Record() audit.Record {
+	r := fullRecord()
+	r.SentAt, r.ReceivedAt, r.Attempts = time.Time{}, time.Time{}, 0
+	return r
 }
 
 func TestComputeHashCoversEveryFieldButHash(t *testing.T) {
@@ -65,6 +75,8 @@ func TestComputeHashIsCanonical(t *testing.T) {
 	zone := time.FixedZone("UTC+3", 3*3600)
 	r.Time = r.Time.In(zone).Add(999 * time.Nanosecond) // same microsecond
 	r.DiscloseAfter = r.DiscloseAfter.In(zone)
+	r.SentAt = r.SentAt.In(zone).Add(1)
+	r.ReceivedAt = r.ReceivedAt.In(zone)
 	if got := r.ComputeHash(); got != want {
 		t.Errorf("time zone and sub-microsecond digits changed the hash")
 	}
@@ -77,21 +89,33 @@ func TestComputeHashIsCanonical(t *testing.T) {
 	if empty.ComputeHash() != nilBody.ComputeHash() {
 		t.Error("an empty body hashes unlike a nil one")
 	}
-	epoch := audit.Record{DiscloseAfter: time.Unix(0, 0)}
-	if epoch.ComputeHash() == nilBody.ComputeHash() {
-		t.Error("DiscloseAfter at the Unix epoch hashes like the zero time")
+	for _, epoch := range []audit.Record{{DiscloseAfter: time.Unix(0, 0)}, {SentAt: time.Unix(0, 0)}, {ReceivedAt: time.Unix(0, 0)}} {
+		if epoch.ComputeHash() == nilBody.ComputeHash() {
+			t.Errorf("a time at the Unix epoch hashes like the zero time: %+v", epoch)
+		}
+	}
+	sent, received := audit.Record{SentAt: testTime}, audit.Record{ReceivedAt: testTime}
+	if sent.ComputeHash() == received.ComputeHash() {
+		t.Error("SentAt hashes like ReceivedAt")
 	}
 }
 
-// TestComputeHashEncoding rebuilds the documented encoding by hand, so the
-// format cannot drift unnoticed: verifiers outside govbus depend on it.
-func TestComputeHashEncoding(t *testing.T) {
-	r := fullRecord()
+// encode rebuilds the documented encoding of version v by hand and
+// returns its hash.
+func encode(r audit.Record, v int) string {
 	var b []byte
 	num := func(v int64) { b = binary.BigEndian.AppendUint64(b, uint64(v)) }
 	str := func(s string) { num(int64(len(s))); b = append(b, s...) }
-	tm := func(t time.Time) { b = append(b, 1); num(t.UnixMicro()) }
-	str("govbus-record/v1")
+	tm := func(t time.Time) {
+		if t.IsZero() {
+			b = append(b, 0)
+			num(0)
+			return
+		}
+		b = append(b, 1)
+		num(t.UnixMicro())
+	}
+	str(fmt.Sprintf("govbus-record/v%d", v))
 	num(r.Seq)
 	str(r.ID)
 	str(string(r.Kind))
@@ -108,14 +132,67 @@ func TestComputeHashEncoding(t *testing.T) {
 	str(r.SubjectHash)
 	tm(r.DiscloseAfter)
 	str(r.TraceID)
+	if v >= 2 {
+		tm(r.SentAt)
+		tm(r.ReceivedAt)
+		num(int64(r.Attempts))
+	}
 	str(r.PrevHash)
 	sum := sha256.Sum256(b)
-	if got, want := r.ComputeHash(), hex.EncodeToString(sum[:]); got != want {
-		t.Fatalf("ComputeHash() = %s, want %s", got, want)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestComputeHashEncoding rebuilds the documented encoding by hand, so the
+// format cannot drift unnoticed: verifiers outside govbus depend on it.
+func TestComputeHashEncoding(t *testing.T) {
+	for _, r := range []audit.Record{fullRecord(), v1Record(), {}} {
+		if got, want := r.ComputeHash(), encode(r, 2); got != want {
+			t.Fatalf("ComputeHash() = %s, want %s", got, want)
+		}
 	}
-	const golden = "cda17c6c9b2f876f854317495ca328c71ec10a6916c3f44530678b7a6f08b9bf"
+	const golden = "5321c0ea8ca55b9dc586ee525fdb5380f40b8f58d48812117bb1f1e157be6ff5"
+	r := fullRecord()
 	if got := r.ComputeHash(); got != golden {
 		t.Fatalf("ComputeHash() = %s, want the golden %s (change it only with a new format version)", got, golden)
+	}
+}
+
+// TestMatchesHashAcceptsVersion1 checks that records hashed before version
+// 2 still verify, and only while the fields version 2 added are zero.
+func TestMatchesHashAcceptsVersion1(t *testing.T) {
+	r := v1Record()
+	// The golden hash of version 1, from before version 2 existed.
+	const golden = "cda17c6c9b2f876f854317495ca328c71ec10a6916c3f44530678b7a6f08b9bf"
+	if got := encode(r, 1); got != golden {
+		t.Fatalf("version 1 encoding: %s, want the golden %s", got, golden)
+	}
+	r.Hash = golden
+	if !r.MatchesHash() {
+		t.Fatal("a version 1 hash does not match its record")
+	}
+	if r.ComputeHash() == golden {
+		t.Fatal("ComputeHash still hashes with version 1")
+	}
+	for name, edit := range map[string]func(*audit.Record){
+		"SentAt":     func(r *audit.Record) { r.SentAt = testTime },
+		"ReceivedAt": func(r *audit.Record) { r.ReceivedAt = testTime },
+		"Attempts":   func(r *audit.Record) { r.Attempts = 1 },
+		"Client":     func(r *audit.Record) { r.Client += "x" },
+	} {
+		e := r
+		edit(&e)
+		if e.MatchesHash() {
+			t.Errorf("a version 1 hash matches its record with %s changed", name)
+		}
+	}
+	v2 := fullRecord()
+	v2.Hash = v2.ComputeHash()
+	if !v2.MatchesHash() {
+		t.Error("a version 2 hash does not match its record")
+	}
+	v2.Hash = encode(v2, 1)
+	if v2.MatchesHash() {
+		t.Error("a version 1 hash matches a record with operational fields")
 	}
 }
 

@@ -146,7 +146,8 @@ func Open(ctx context.Context, store Store, opts Options) (*Log, error) {
 
 // Append adds r to the chain and returns once the transaction holding it
 // is durable. It sets r's ID (when empty), Node, Time, Seq, PrevHash and
-// Hash; a non-zero DiscloseAfter is kept in UTC at microsecond precision.
+// Hash; non-zero DiscloseAfter, SentAt and ReceivedAt are kept in UTC at
+// microsecond precision.
 //
 // On error r is not in the chain as far as the caller may assume (the
 // pipeline answers Server.LoggingFailed), and r's Seq, PrevHash and Hash
@@ -165,6 +166,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	p := &pending{ctx: ctx, rec: *r, done: make(chan result, 1)}
 	p.rec.Body = bytes.Clone(r.Body)
 	p.rec.DiscloseAfter = normalizeTime(r.DiscloseAfter)
+	p.rec.SentAt, p.rec.ReceivedAt = normalizeTime(r.SentAt), normalizeTime(r.ReceivedAt)
 	select {
 	case l.reqs <- p:
 	case <-l.closing:
@@ -178,6 +180,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 			return res.err
 		}
 		r.Time, r.DiscloseAfter = res.rec.Time, res.rec.DiscloseAfter
+		r.SentAt, r.ReceivedAt = res.rec.SentAt, res.rec.ReceivedAt
 		r.Seq, r.PrevHash, r.Hash = res.rec.Seq, res.rec.PrevHash, res.rec.Hash
 		return nil
 	case <-ctx.Done():

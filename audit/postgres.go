@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,9 @@ import (
 // pgSchema is the schema published at the top of sqlite.go in PostgreSQL's
 // spelling (BLOB is BYTEA): the same tables, columns, types and keys, so the
 // conformance suite tampers with both stores through the same SQL. The
-// probe table, rewritten by Ping, is PostgreSQL's only addition.
+// probe table, rewritten by Ping, is PostgreSQL's only addition. migrate
+// also adds the columns of sqlAddedColumns to a table made before them, and
+// creates sqlIndexes.
 var pgSchema = []string{
 	`CREATE TABLE IF NOT EXISTS records (
 		node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -24,8 +27,8 @@ var pgSchema = []string{
 		error_type TEXT NOT NULL, size BIGINT NOT NULL, body_sha256 TEXT NOT NULL,
 		body BYTEA, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
 		trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+		sent_at_us BIGINT, received_at_us BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (node, seq))`,
-	`CREATE INDEX IF NOT EXISTS records_subject_time ON records (subject_hash, time_us)`,
 	`CREATE TABLE IF NOT EXISTS heads (
 		node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 		time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
@@ -60,13 +63,15 @@ const (
 	pgPingTimeout = 2 * time.Second
 	// pgPruneTimeout bounds Prune, which may delete many rows.
 	pgPruneTimeout = 5 * time.Minute
+	// pgReadTimeout bounds ByTime, which serves an operator's page.
+	pgReadTimeout = 30 * time.Second
 	// pgPage is how many rows Scan and Heads read per query.
 	pgPage = 1000
 )
 
 // PostgresStore is the Store of a cluster: the nodes write their own chains
 // into one PostgreSQL database. Every call is about one node except
-// BySubject, which reads every node's records.
+// BySubject, and ByTime without a node, which read every node's records.
 type PostgresStore struct {
 	pool *pgxpool.Pool
 }
@@ -98,7 +103,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
 	return s, nil
 }
 
-// migrate creates the tables and the index when they are missing.
+// migrate creates the tables, columns and indexes that are missing.
 func (s *PostgresStore) migrate(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -107,6 +112,29 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 			return err
 		}
 		for _, stmt := range pgSchema {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		// Look before altering: ALTER TABLE locks the table out even when
+		// there is nothing to add.
+		rows, err := tx.Query(ctx, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'records'`)
+		if err != nil {
+			return err
+		}
+		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, c := range sqlAddedColumns {
+			if !slices.Contains(have, c.name) {
+				if _, err := tx.Exec(ctx, `ALTER TABLE records ADD COLUMN `+c.name+` `+c.def); err != nil {
+					return err
+				}
+			}
+		}
+		for _, stmt := range sqlIndexes {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return err
 			}
@@ -205,6 +233,24 @@ func (s *PostgresStore) BySubject(ctx context.Context, subjectHash string, from,
 		return nil, pgWrap("reading records by subject", err)
 	}
 	return recs, nil
+}
+
+// ByTime implements Store, on the records_node_time index; over every
+// node, one query per node.
+func (s *PostgresStore) ByTime(ctx context.Context, q TimeQuery) ([]Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, pgReadTimeout)
+	defer cancel()
+	recs, err := byTime(ctx, q, s.queryRecords, func(ctx context.Context) ([]string, error) {
+		return pgQuery(ctx, s.pool, func(row sqlRow) (n string, err error) { return n, row.Scan(&n) }, sqlNodes)
+	})
+	if err != nil {
+		return nil, pgWrap("reading records by time", err)
+	}
+	return recs, nil
+}
+
+func (s *PostgresStore) queryRecords(ctx context.Context, q string, args ...any) ([]Record, error) {
+	return pgQuery(ctx, s.pool, sqlScanRecord, q, args...)
 }
 
 // Prune implements Store: the deletions and the new anchor in one

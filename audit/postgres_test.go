@@ -88,6 +88,9 @@ func pgRecord(node string, seq int64) audit.Record {
 		PrevHash:      fmt.Sprintf("%064x", seq-1),
 		Hash:          fmt.Sprintf("%064x", seq),
 		DiscloseAfter: time.Time{},
+		SentAt:        time.Date(2026, 3, 1, 11, 59, 59, 100000, time.UTC).Add(time.Duration(seq) * time.Second),
+		ReceivedAt:    time.Date(2026, 3, 1, 11, 59, 59, 900000, time.UTC).Add(time.Duration(seq) * time.Second),
+		Attempts:      1,
 	}
 }
 
@@ -141,9 +144,13 @@ func TestPostgresRoundTripsEveryField(t *testing.T) {
 	r.Status, r.ErrorType = 502, "Server.ServiceFailed"
 	r.Body = []byte{0, 1, 2, 0xff}
 	r.DiscloseAfter = time.Date(2027, 1, 1, 0, 0, 0, 999, tz)
+	r.SentAt = time.Date(2026, 3, 1, 13, 59, 59, 7654321, tz)
+	r.ReceivedAt = time.Date(2026, 3, 1, 13, 59, 59, 8000001, tz)
+	r.Attempts = 3
 	empty := pgRecord("n1", 2)
 	empty.Body = []byte{}
 	empty.UserID, empty.SubjectHash, empty.TraceID, empty.Status = "", "", "", 0
+	empty.SentAt, empty.ReceivedAt, empty.Attempts = time.Time{}, time.Time{}, 0
 	h := pgHead("n1", 2)
 	h.Time = time.Date(2026, 3, 1, 14, 0, 1, 5001, tz)
 	if err := s.Append(ctx, []audit.Record{r, empty}, &h); err != nil {
@@ -153,6 +160,8 @@ func TestPostgresRoundTripsEveryField(t *testing.T) {
 	want := r
 	want.Time = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
 	want.DiscloseAfter = time.Date(2026, 12, 31, 22, 0, 0, 0, time.UTC)
+	want.SentAt = time.Date(2026, 3, 1, 11, 59, 59, 7654000, time.UTC)
+	want.ReceivedAt = time.Date(2026, 3, 1, 11, 59, 59, 8000000, time.UTC)
 	wantEmpty := empty
 	wantEmpty.Body = nil
 	got := pgScanAll(t, s, "n1", 1)

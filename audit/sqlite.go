@@ -5,8 +5,12 @@ package audit
 // the same in both, so the conformance suite (audit/storetest) can tamper
 // with either through plain SQL. Times are BIGINT microseconds since the Unix
 // epoch (UTC), so both stores hold identical values and round-trip them
-// exactly; a zero DiscloseAfter is NULL. PostgreSQL spells BLOB as BYTEA and
-// TEXT as TEXT; every other type is as written.
+// exactly; a zero DiscloseAfter, SentAt or ReceivedAt is NULL. PostgreSQL
+// spells BLOB as BYTEA and TEXT as TEXT; every other type is as written.
+//
+// The last three columns of records (sent_at_us, received_at_us, attempts)
+// came with version 2 of the record hash; opening a database made before
+// them adds them, so they stay last in every database.
 //
 //	records (
 //	  node              TEXT   NOT NULL,
@@ -34,8 +38,12 @@ package audit
 //	  trace_id          TEXT   NOT NULL,
 //	  prev_hash         TEXT   NOT NULL,
 //	  hash              TEXT   NOT NULL,
+//	  sent_at_us        BIGINT,          -- NULL when zero
+//	  received_at_us    BIGINT,          -- NULL when zero
+//	  attempts          BIGINT NOT NULL DEFAULT 0,
 //	  PRIMARY KEY (node, seq))
 //	INDEX records_subject_time ON records (subject_hash, time_us)
+//	INDEX records_node_time    ON records (node, time_us, seq, kind, request_id)
 //	heads   (node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 //	         time_us BIGINT NOT NULL, key_id TEXT NOT NULL,
 //	         signature TEXT NOT NULL, PRIMARY KEY (node, seq))
@@ -63,8 +71,8 @@ CREATE TABLE IF NOT EXISTS records (
 	error_type TEXT NOT NULL, size BIGINT NOT NULL, body_sha256 TEXT NOT NULL,
 	body BLOB, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
 	trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+	sent_at_us BIGINT, received_at_us BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (node, seq));
-CREATE INDEX IF NOT EXISTS records_subject_time ON records (subject_hash, time_us);
 CREATE TABLE IF NOT EXISTS heads (
 	node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 	time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
@@ -99,7 +107,7 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	if _, err := writer.Exec(sqliteSchema); err != nil {
+	if err := sqliteMigrate(writer); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("creating message log schema in %s: %w", path, err)
 	}
@@ -110,6 +118,41 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	}
 	readers.SetMaxOpenConns(4)
 	return &SQLiteStore{writer: writer, readers: readers}, nil
+}
+
+// sqliteMigrate creates the schema where it is missing, in one IMMEDIATE
+// transaction: the tables, the columns added since the first version
+// (sqlAddedColumns) and the indexes.
+func sqliteMigrate(db *sql.DB) (err error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err := tx.Exec(sqliteSchema); err != nil {
+		return err
+	}
+	for _, c := range sqlAddedColumns {
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('records') WHERE name = $1`, c.name).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := tx.Exec(`ALTER TABLE records ADD COLUMN ` + c.name + ` ` + c.def); err != nil {
+				return err
+			}
+		}
+	}
+	for _, stmt := range sqlIndexes {
+		if _, err := tx.Exec(stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Append implements Store: one IMMEDIATE transaction for the batch and the

@@ -106,6 +106,24 @@ func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, t
 	return rs, nil
 }
 
+// ByTime implements Store, on the records_node_time index; over every
+// node, one query per node.
+func (s *SQLiteStore) ByTime(ctx context.Context, q TimeQuery) ([]Record, error) {
+	recs, err := byTime(ctx, q, s.queryRecords, func(ctx context.Context) ([]string, error) {
+		return sqliteQueryAll(ctx, s.readers, func(row sqlRow) (n string, err error) {
+			return n, row.Scan(&n)
+		}, sqlNodes)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading records by time: %w", err)
+	}
+	return recs, nil
+}
+
+func (s *SQLiteStore) queryRecords(ctx context.Context, q string, args ...any) ([]Record, error) {
+	return sqliteQueryAll(ctx, s.readers, sqlScanRecord, q, args...)
+}
+
 // sqliteQueryAll runs q and reads every row with scan.
 func sqliteQueryAll[T any](ctx context.Context, db *sql.DB, scan func(sqlRow) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)

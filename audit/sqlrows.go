@@ -5,8 +5,15 @@ package audit
 // schema can use them.
 
 import (
+	"cmp"
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,11 +21,32 @@ import (
 const sqlRecordColumns = `node, seq, id, kind, time_us, message_id, request_id, client,
 	service, method, path_template, user_id, issue, purpose, rule_id, status,
 	error_type, size, body_sha256, body, subject_hash, disclose_after_us,
-	trace_id, prev_hash, hash`
+	trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts`
 
 const sqlInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES ($1, $2,
 	$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-	$20, $21, $22, $23, $24, $25)`
+	$20, $21, $22, $23, $24, $25, $26, $27, $28)`
+
+// sqlAddedColumns are the records columns added after the first version of
+// the schema, with their definitions: a store opening a database made
+// before them adds them (ALTER TABLE ... ADD COLUMN, which puts them last,
+// as the schema lists them). Their records keep zero values, which the
+// version 1 record hash leaves out (see MatchesHash).
+var sqlAddedColumns = []struct{ name, def string }{
+	{"sent_at_us", "BIGINT"},
+	{"received_at_us", "BIGINT"},
+	{"attempts", "BIGINT NOT NULL DEFAULT 0"},
+}
+
+// sqlIndexes are the records table's secondary indexes, in both stores.
+var sqlIndexes = []string{
+	`CREATE INDEX IF NOT EXISTS records_subject_time ON records (subject_hash, time_us)`,
+	// ByTime's: its order, and the kind and request id filters, which
+	// the databases check on the index's entries. Its keys grow with time,
+	// so inserts stay at its end (an index led by the random request id
+	// halved the SQLite store's append rate).
+	`CREATE INDEX IF NOT EXISTS records_node_time ON records (node, time_us, seq, kind, request_id)`,
+}
 
 // sqlHeadColumns lists the heads and anchors tables' columns.
 const sqlHeadColumns = `node, seq, hash, time_us, key_id, signature`
@@ -33,15 +61,20 @@ func sqlRecordArgs(r *Record) []any {
 	if r.Body != nil {
 		body = r.Body
 	}
-	var disclose any
-	if !r.DiscloseAfter.IsZero() {
-		disclose = r.DiscloseAfter.UnixMicro()
-	}
 	return []any{r.Node, r.Seq, r.ID, string(r.Kind), r.Time.UnixMicro(),
 		r.MessageID, r.RequestID, r.Client, r.Service, r.Method, r.PathTemplate,
 		r.UserID, r.Issue, r.Purpose, r.RuleID, int64(r.Status), r.ErrorType,
-		r.Size, r.BodySHA256, body, r.SubjectHash, disclose, r.TraceID,
-		r.PrevHash, r.Hash}
+		r.Size, r.BodySHA256, body, r.SubjectHash, sqlNullTime(r.DiscloseAfter),
+		r.TraceID, r.PrevHash, r.Hash, sqlNullTime(r.SentAt),
+		sqlNullTime(r.ReceivedAt), int64(r.Attempts)}
+}
+
+// sqlNullTime is t in microseconds, or NULL for the zero time.
+func sqlNullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
 }
 
 // sqlHeadArgs returns h's column values in sqlHeadColumns order.
@@ -58,27 +91,36 @@ func sqlScanRecord(row sqlRow) (Record, error) {
 		r              Record
 		kind           string
 		timeUS, status int64
+		attempts       int64
 		disclose       sql.NullInt64
+		sent, received sql.NullInt64
 		body           []byte
 	)
 	err := row.Scan(&r.Node, &r.Seq, &r.ID, &kind, &timeUS, &r.MessageID,
 		&r.RequestID, &r.Client, &r.Service, &r.Method, &r.PathTemplate,
 		&r.UserID, &r.Issue, &r.Purpose, &r.RuleID, &status, &r.ErrorType,
 		&r.Size, &r.BodySHA256, &body, &r.SubjectHash, &disclose, &r.TraceID,
-		&r.PrevHash, &r.Hash)
+		&r.PrevHash, &r.Hash, &sent, &received, &attempts)
 	if err != nil {
 		return Record{}, fmt.Errorf("reading record: %w", err)
 	}
 	r.Kind = Kind(kind)
 	r.Time = timeFromMicros(timeUS)
-	r.Status = int(status)
+	r.Status, r.Attempts = int(status), int(attempts)
 	if len(body) > 0 {
 		r.Body = body
 	}
-	if disclose.Valid {
-		r.DiscloseAfter = timeFromMicros(disclose.Int64)
-	}
+	r.DiscloseAfter = nullTime(disclose)
+	r.SentAt, r.ReceivedAt = nullTime(sent), nullTime(received)
 	return r, nil
+}
+
+// nullTime is the inverse of sqlNullTime.
+func nullTime(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return timeFromMicros(us.Int64)
 }
 
 // sqlScanHead reads one row of sqlHeadColumns.
@@ -96,3 +138,116 @@ func sqlScanHead(row sqlRow) (SignedHead, error) {
 
 // timeFromMicros is the inverse of time.Time.UnixMicro, in UTC.
 func timeFromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// ByTime's queries, shared by both stores.
+
+// ByTime's answers to queries it does not take.
+var (
+	errBadLimit   = errors.New("the limit must be positive")
+	errTooManyIDs = fmt.Errorf("more than %d request ids", MaxRequestIDs)
+)
+
+// sqlNodes lists the nodes that have records, in order, by walking the
+// primary key from one node to the next (one index probe per node, however
+// many records each has).
+const sqlNodes = `WITH RECURSIVE nodes (node) AS (
+		SELECT min(node) FROM records
+		UNION ALL
+		SELECT (SELECT min(node) FROM records WHERE records.node > nodes.node)
+		FROM nodes WHERE nodes.node IS NOT NULL)
+	SELECT node FROM nodes WHERE node IS NOT NULL`
+
+// sqlByTime returns the query, with its arguments, that reads up to limit
+// of node's records matching q, in (time_us, seq) order, on the
+// records_node_time index. q.After is turned into node's terms: on node
+// itself it is (time, seq); a node sorting before q.After.Node continues
+// after its time, one sorting after it at its time.
+func sqlByTime(q *TimeQuery, node string, limit int) (string, []any) {
+	var b strings.Builder
+	args := []any{node}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	b.WriteString(`SELECT ` + sqlRecordColumns + ` FROM records WHERE node = $1`)
+	lo, hasLo := int64(0), !q.From.IsZero()
+	if hasLo {
+		lo = q.From.UnixMicro()
+	}
+	if c := q.After; !c.IsZero() {
+		at := c.Time.UnixMicro()
+		seq := c.Seq
+		switch {
+		case node < c.Node:
+			seq = math.MaxInt64
+		case node > c.Node:
+			seq = math.MinInt64
+		}
+		if !hasLo || at >= lo {
+			lo, hasLo = at, true
+			if seq != math.MinInt64 {
+				p := arg(at)
+				b.WriteString(` AND (time_us > ` + p + ` OR seq > ` + arg(seq) + `)`)
+			}
+		}
+	}
+	if hasLo {
+		b.WriteString(` AND time_us >= ` + arg(lo))
+	}
+	if !q.To.IsZero() {
+		b.WriteString(` AND time_us < ` + arg(q.To.UnixMicro()))
+	}
+	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"client", q.Client}, {"service", q.Service}} {
+		if f.v != "" {
+			b.WriteString(` AND ` + f.col + ` = ` + arg(f.v))
+		}
+	}
+	if len(q.RequestIDs) > 0 {
+		b.WriteString(` AND request_id IN (`)
+		for i, id := range q.RequestIDs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(arg(id))
+		}
+		b.WriteString(`)`)
+	}
+	b.WriteString(` ORDER BY time_us, seq LIMIT ` + arg(int64(limit)))
+	return b.String(), args
+}
+
+// byTime answers Store.ByTime with the store's query function: one query
+// for one node; for every node, one per node (listed with sqlNodes), whose
+// ordered answers are merged.
+func byTime(ctx context.Context, q TimeQuery, query func(ctx context.Context, sql string, args ...any) ([]Record, error), nodes func(ctx context.Context) ([]string, error)) ([]Record, error) {
+	if q.Limit <= 0 {
+		return nil, errBadLimit
+	}
+	if len(q.RequestIDs) > MaxRequestIDs {
+		return nil, errTooManyIDs
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return nil, nil
+	}
+	if q.Node != "" {
+		sql, args := sqlByTime(&q, q.Node, q.Limit)
+		return query(ctx, sql, args...)
+	}
+	names, err := nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	var all []Record
+	for _, node := range names {
+		sql, args := sqlByTime(&q, node, q.Limit)
+		recs, err := query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+	}
+	slices.SortFunc(all, func(a, b Record) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Node, b.Node), cmp.Compare(a.Seq, b.Seq))
+	})
+	return all[:min(len(all), q.Limit)], nil
+}

@@ -13,10 +13,10 @@ import (
 // Handler serves src over HTTP, for GET /admin/opmon on the admin
 // listener:
 //
-//	GET /admin/opmon?from=&to=&client=&service=&cursor=&limit=
+//	GET /admin/opmon?from=&to=&client=&service=&node=&cursor=&limit=
 //
 // from and to are RFC 3339 times (a '+' in the offset sent as %2B) or Unix
-// milliseconds; client and service select exact ids; cursor is the
+// milliseconds; client, service and node select exact ids; cursor is the
 // next_cursor of the previous page; limit is 1 to MaxLimit (DefaultLimit
 // when absent). Every parameter is optional. The answer is a Page as JSON:
 //
@@ -61,7 +61,7 @@ type errorBody struct {
 
 // params are the query parameters Handler accepts.
 var params = map[string]bool{
-	"from": true, "to": true, "client": true, "service": true, "cursor": true, "limit": true,
+	"from": true, "to": true, "client": true, "service": true, "node": true, "cursor": true, "limit": true,
 }
 
 // parseQuery reads a Query from r's URL query, refusing anything it does
@@ -79,7 +79,7 @@ func parseQuery(r *http.Request) (Query, error) {
 			return Query{}, fmt.Errorf("parameter %q is given more than once", name)
 		}
 	}
-	q := Query{Client: vals.Get("client"), Service: vals.Get("service"), Cursor: vals.Get("cursor")}
+	q := Query{Client: vals.Get("client"), Service: vals.Get("service"), Node: vals.Get("node"), Cursor: vals.Get("cursor")}
 	if q.From, err = parseTime("from", vals.Get("from")); err != nil {
 		return Query{}, err
 	}

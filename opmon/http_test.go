@@ -77,6 +77,7 @@ func TestHandlerParameters(t *testing.T) {
 	for i := range 20 {
 		r := rec(fmt.Sprint(i), base+int64(i)*1000)
 		r.Client = fmt.Sprint("UA/GOV/", i%2, "/c")
+		r.Node = fmt.Sprint("node-", i%4)
 		s.Add(r)
 	}
 	h := Handler(s)
@@ -89,6 +90,8 @@ func TestHandlerParameters(t *testing.T) {
 		{"client=UA/GOV/1/c&to=" + rfc(6), "1 3 5"},
 		{"client=UA%2FGOV%2F0%2Fc&service=UA/GOV/2/r/s&from=" + rfc(14), "14 16 18"},
 		{"service=nope", ""},
+		{"node=node-3&from=" + rfc(10), "11 15 19"},
+		{"node=node-3&client=UA/GOV/0/c", ""},
 		{"limit=3&client=&from=" + rfc(10), "10 11 12"},
 	} {
 		rec := get(t, h, "/admin/opmon?"+c.query)

@@ -4,9 +4,11 @@
 // response out), sizes, outcome and identifiers, and no personal data (no
 // user ids, paths, queries or bodies).
 //
-// Store holds the most recent records in memory, in a bounded window. A
-// Source answers paged, time-ordered queries over such records; Handler
-// serves a Source as GET /admin/opmon on the admin listener.
+// Store holds the most recent records in memory, in a bounded window;
+// AuditSource makes the records from the message log's store instead, so
+// they are durable and, on PostgreSQL, shared by a cluster. A Source
+// answers paged, time-ordered queries over such records; Handler serves a
+// Source as GET /admin/opmon on the admin listener.
 //
 // Times in a Record are Unix milliseconds (UTC) as int64, as in X-Road;
 // a timestamp of an event that never happened is 0 and left out of the
@@ -97,10 +99,11 @@ func Millis(t time.Time) int64 {
 // millisecond precision.
 type Query struct {
 	From, To time.Time
-	// Client and Service, when set, select only records with exactly
-	// that client or service id.
+	// Client, Service and Node, when set, select only records with
+	// exactly that client id, service id or node name.
 	Client  string
 	Service string
+	Node    string
 	// Cursor is the NextCursor of the previous page of the same query;
 	// empty for the first page.
 	Cursor string

@@ -123,7 +123,8 @@ func (s *Store) Query(_ context.Context, q Query) (Page, error) {
 			hasFrom && k.ts < fromMs ||
 			hasTo && k.ts >= toMs ||
 			q.Client != "" && e.rec.Client != q.Client ||
-			q.Service != "" && e.rec.Service != q.Service {
+			q.Service != "" && e.rec.Service != q.Service ||
+			q.Node != "" && e.rec.Node != q.Node {
 			continue
 		}
 		best.offer(cand{k: k, slot: i}, limit+1)

@@ -20,6 +20,9 @@ func editCases() []tamperCase {
 		{"body", `body = $1`, []byte("forged")},
 		{"subject", `subject_hash = $1`, "0123456789abcdef"},
 		{"disclose_after", `disclose_after_us = $1`, int64(0)},
+		{"sent_at", `sent_at_us = $1`, baseTime.UnixMicro()},
+		{"received_at", `received_at_us = $1`, baseTime.UnixMicro()},
+		{"attempts", `attempts = $1`, int64(3)},
 		{"prev_hash", `prev_hash = $1`, "ab"},
 		{"hash", `hash = $1`, "cd"},
 	}
@@ -30,6 +33,15 @@ func editCases() []tamperCase {
 			wantProblem(t, c.verify(nil), 13, c.rec(13).ID, audit.ProblemEdited)
 		}})
 	}
+	cases = append(cases, tamperCase{"EditOperationalFieldsToZero", func(t *testing.T, c *tampered) {
+		// Record 14 is an answer with every operational field set; zeroed,
+		// it must not pass for a record hashed before they existed.
+		if r := c.rec(14); r.Attempts == 0 || r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
+			t.Fatalf("record 14 lacks operational fields: %+v", r)
+		}
+		c.set(14, `sent_at_us = NULL, received_at_us = NULL, attempts = 0`)
+		wantProblem(t, c.verify(nil), 14, c.rec(14).ID, audit.ProblemEdited)
+	}})
 	return append(cases, tamperCase{"EditAndRehash", func(t *testing.T, c *tampered) {
 		r := c.rec(13)
 		r.Client = "EE/GOV/66666/evil"

@@ -21,7 +21,8 @@ func (f *fixture) subject(name string) string {
 }
 
 // record returns node's i-th sample record, not linked. Every field is
-// set on some records; bodies hold NUL and non-UTF-8 bytes.
+// set on some records and zero on others; bodies hold NUL and non-UTF-8
+// bytes.
 func (f *fixture) record(node string, i int) audit.Record {
 	sum := sha256.Sum256(fmt.Appendf(nil, "body %d", i))
 	r := audit.Record{
@@ -46,6 +47,11 @@ func (f *fixture) record(node string, i int) audit.Record {
 	if i%2 == 0 {
 		r.Kind, r.Status, r.ErrorType = audit.KindResponse, 404, "Client.NotFound"
 		r.SubjectHash = f.subject("x")
+		if i%6 != 0 { // every third answer: the registry was never called
+			r.SentAt = r.Time.Add(-900*time.Millisecond + time.Duration(i)*time.Microsecond)
+			r.ReceivedAt = r.Time.Add(-100 * time.Millisecond)
+			r.Attempts = 1 + i%3
+		}
 	}
 	if i%4 == 0 {
 		r.Body = []byte{0, 1, 'b', 0xff, 0xfe, byte(i)}
@@ -61,12 +67,22 @@ func (f *fixture) record(node string, i int) audit.Record {
 // heads). It returns the records as appended.
 func (f *fixture) chain(node string, n, batch, signEvery int) []audit.Record {
 	f.t.Helper()
+	return f.chainWith(node, n, batch, signEvery, nil)
+}
+
+// chainWith is chain with each sample record changed by edit (when not
+// nil) before it is linked.
+func (f *fixture) chainWith(node string, n, batch, signEvery int, edit func(i int, r *audit.Record)) []audit.Record {
+	f.t.Helper()
 	var all []audit.Record
 	prev := ""
 	for start := 1; start <= n; start += batch {
 		var recs []audit.Record
 		for i := start; i < start+batch && i <= n; i++ {
 			r := f.record(node, i)
+			if edit != nil {
+				edit(i, &r)
+			}
 			r.Link(int64(i), prev)
 			prev = r.Hash
 			recs = append(recs, r)
@@ -147,8 +163,10 @@ func wantProblem(t *testing.T, rep audit.Report, seq int64, id string, problem a
 // body nil.
 func normalize(r audit.Record) audit.Record {
 	r.Time = r.Time.UTC()
-	if !r.DiscloseAfter.IsZero() {
-		r.DiscloseAfter = r.DiscloseAfter.UTC()
+	for _, t := range []*time.Time{&r.DiscloseAfter, &r.SentAt, &r.ReceivedAt} {
+		if !t.IsZero() {
+			*t = t.UTC()
+		}
 	}
 	if len(r.Body) == 0 {
 		r.Body = nil
