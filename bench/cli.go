@@ -75,8 +75,10 @@ type RunConfig struct {
 	WrkScript   string
 	Options     Options
 	HeaderLines []string
-	Out         string
-	CPUProfile  string
+	// BodyFile is the file the body was read from, for wrk's script.
+	BodyFile   string
+	Out        string
+	CPUProfile string
 }
 
 // ParseRunArgs parses the flags of "benchload run".
@@ -85,7 +87,7 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 	fs.SetOutput(stderr)
 	var c RunConfig
 	var hdr HeaderFlag
-	var rawURL, ids string
+	var rawURL, ids, method string
 	fs.StringVar(&c.Scenario, "scenario", "", "name of the scenario in the report, e.g. direct (required)")
 	fs.IntVar(&c.Round, "round", 1, "round number in the report")
 	fs.StringVar(&c.Generator, "generator", "go", "load generator: go (built in) or wrk")
@@ -93,6 +95,8 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 	fs.StringVar(&c.WrkScript, "wrk-script", "", "Lua `file` for wrk (default: the built-in script)")
 	fs.StringVar(&rawURL, "url", "", "target `URL`; "+IDPlaceholder+" in its path is replaced by an id per request (required)")
 	fs.Var(&hdr, "H", "request header `Name: value` (repeatable)")
+	fs.StringVar(&method, "method", "", "HTTP `method` (default GET, or POST with -body-file)")
+	fs.StringVar(&c.BodyFile, "body-file", "", "request body `file`, sent with every request; each "+IDPlaceholder+" in it is replaced by the request's id (the URL's)")
 	fs.StringVar(&ids, "ids", "1000000001-1000010000", "inclusive `range` of ids for "+IDPlaceholder)
 	fs.IntVar(&c.Options.Conns, "c", 64, "connections (each with one request in flight)")
 	fs.DurationVar(&c.Options.Duration, "d", 5*time.Second, "measured `duration`")
@@ -121,6 +125,18 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 		problems = append(problems, err.Error())
 	} else {
 		c.Options.IDs = r
+	}
+	if c.BodyFile != "" {
+		if b, err := readBodyFile(c.BodyFile); err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			c.Options.Body = NewBodyTemplate(b)
+		}
+	}
+	if m, err := ParseMethod(method, c.BodyFile != ""); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.Options.Method = m
 	}
 	if c.Options.Conns < 1 {
 		problems = append(problems, "-c must be at least 1")
@@ -156,7 +172,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var res Result
 	if c.Generator == "wrk" {
-		res, err = RunWrk(ctx, WrkOptions{Options: c.Options, Binary: c.Wrk, Script: c.WrkScript, HeaderLines: c.HeaderLines}, c.Scenario, c.Round)
+		res, err = RunWrk(ctx, WrkOptions{Options: c.Options, Binary: c.Wrk, Script: c.WrkScript, HeaderLines: c.HeaderLines, BodyFile: c.BodyFile}, c.Scenario, c.Round)
 	} else {
 		if c.CPUProfile != "" {
 			stopProfile, perr := startCPUProfile(c.CPUProfile)
@@ -280,16 +296,38 @@ func cmdWait(ctx context.Context, args []string, stderr io.Writer) int {
 	var hdr HeaderFlag
 	fs.Var(&pids, "pid", "`pids` (comma-separated) that must stay alive meanwhile")
 	fs.Var(&hdr, "H", "request header `Name: value` (repeatable; sent to every URL)")
+	method := fs.String("method", "", "HTTP `method` (default GET, or POST with -body-file)")
+	bodyFile := fs.String("body-file", "", "request body `file`, sent to every URL; "+IDPlaceholder+" in it is replaced by -id")
+	id := fs.Uint64("id", 0, "the `id` for "+IDPlaceholder+" in the body (required when it holds one)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "benchload wait: want [-timeout D] [-pid P,...] [-H 'Name: value'] URL...")
+		fmt.Fprintln(stderr, "benchload wait: want [-timeout D] [-pid P,...] [-H 'Name: value'] [-method M] [-body-file F [-id N]] URL...")
+		return 2
+	}
+	var body []byte
+	if *bodyFile != "" {
+		b, err := readBodyFile(*bodyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "benchload wait: %v\n", err)
+			return 2
+		}
+		t := NewBodyTemplate(b)
+		if t.Varies() && *id == 0 {
+			fmt.Fprintf(stderr, "benchload wait: %s holds %s: give -id\n", *bodyFile, IDPlaceholder)
+			return 2
+		}
+		body = t.Expand(*id)
+	}
+	m, err := ParseMethod(*method, body != nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchload wait: %v\n", err)
 		return 2
 	}
 	probes := make([]Probe, fs.NArg())
 	for i, u := range fs.Args() {
-		probes[i] = Probe{URL: u, Header: hdr.Header}
+		probes[i] = Probe{URL: u, Header: hdr.Header, Method: m, Body: body}
 	}
 	if err := Wait(ctx, probes, pids, *timeout); err != nil {
 		fmt.Fprintf(stderr, "benchload wait: %v\n", err)
@@ -384,6 +422,29 @@ func cmdMsglog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintln(stdout, rep.Line(c))
 	return 0
+}
+
+// maxBodyFile bounds a -body-file: the bench sends envelopes of a few KiB.
+const maxBodyFile = 1 << 20
+
+// readBodyFile reads a -body-file, which must not be empty nor over
+// maxBodyFile.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("-body-file: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxBodyFile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("-body-file: %v", err)
+	case len(b) == 0:
+		return nil, fmt.Errorf("-body-file %s is empty", path)
+	case len(b) > maxBodyFile:
+		return nil, fmt.Errorf("-body-file %s is over %s", path, FormatBytes(maxBodyFile))
+	}
+	return b, nil
 }
 
 // startCPUProfile starts a CPU profile into path; the returned function

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -204,5 +206,92 @@ func TestMainRunInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("an interrupted run wrote a result: %v", err)
+	}
+}
+
+func TestParseRunArgsBody(t *testing.T) {
+	dir := t.TempDir()
+	body := filepath.Join(dir, "env.xml")
+	if err := os.WriteFile(body, []byte("<code>{id}</code>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.xml")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseRunArgs([]string{"-scenario", "soap", "-url", "http://h:1/", "-body-file", body,
+		"-ids", "10000001-10001000", "-H", "Content-Type: text/xml"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Options.Method != "POST" || c.BodyFile != body || !c.Options.Body.Varies() ||
+		string(c.Options.Body.Expand(10000042)) != "<code>10000042</code>" {
+		t.Errorf("parsed %+v", c)
+	}
+	c, err = ParseRunArgs([]string{"-scenario", "soap", "-url", "http://h:1/", "-body-file", body, "-method", "PUT"}, io.Discard)
+	if err != nil || c.Options.Method != "PUT" {
+		t.Errorf("-method PUT: %q, %v", c.Options.Method, err)
+	}
+	c, err = ParseRunArgs([]string{"-scenario", "get", "-url", "http://h:1/{id}"}, io.Discard)
+	if err != nil || c.Options.Method != "GET" || c.Options.Body.Present() || c.BodyFile != "" {
+		t.Errorf("no body: %+v, %v", c, err)
+	}
+	for name, args := range map[string][]string{
+		"GET with a body": {"-method", "GET", "-body-file", body},
+		"lower-case":      {"-method", "post", "-body-file", body},
+		"missing file":    {"-body-file", filepath.Join(dir, "none.xml")},
+		"empty file":      {"-body-file", empty},
+	} {
+		if _, err := ParseRunArgs(append([]string{"-scenario", "a", "-url", "http://h:1/"}, args...), io.Discard); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+// TestMainRunPostAndWait: benchload run and wait send -method, -body-file
+// and -H as given.
+func TestMainRunPostAndWait(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "text/xml" ||
+			!strings.HasPrefix(string(b), "<code>1000") || len(b) != len("<code>10000042</code>") {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = fmt.Fprintf(w, "%s %q", r.Method, b)
+			return
+		}
+		posts.Add(1)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	body := filepath.Join(dir, "env.xml")
+	if err := os.WriteFile(body, []byte("<code>{id}</code>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.jsonl")
+	var stderr bytes.Buffer
+	code := Main(context.Background(), []string{"run", "-scenario", "soap-direct", "-url", srv.URL + "/",
+		"-body-file", body, "-ids", "10000001-10001000", "-H", "Content-Type: text/xml",
+		"-c", "2", "-d", "100ms", "-warmup", "0s", "-out", out}, io.Discard, &stderr)
+	if code != 0 || posts.Load() == 0 {
+		t.Fatalf("run: exit %d, %d posts: %s", code, posts.Load(), stderr.String())
+	}
+
+	wait := func(args ...string) (int, string) {
+		var stderr bytes.Buffer
+		code := Main(context.Background(), append([]string{"wait", "-timeout", "2s"}, args...), io.Discard, &stderr)
+		return code, stderr.String()
+	}
+	if code, msg := wait("-H", "Content-Type: text/xml", "-body-file", body, "-id", "10000042", srv.URL+"/"); code != 0 {
+		t.Errorf("wait with a POST: exit %d: %s", code, msg)
+	}
+	if code, msg := wait("-body-file", body, "-id", "10000042", srv.URL+"/"); code != 1 || !strings.Contains(msg, "POST "+srv.URL+"/: 400") {
+		t.Errorf("wait without the Content-Type: exit %d: %s", code, msg)
+	}
+	if code, msg := wait("-H", "Content-Type: text/xml", "-body-file", body, srv.URL+"/"); code != 2 || !strings.Contains(msg, "-id") {
+		t.Errorf("wait without -id: exit %d: %s", code, msg)
+	}
+	if code, _ := wait("-method", "GET", "-body-file", body, "-id", "1", srv.URL+"/"); code != 2 {
+		t.Errorf("wait GET with a body: exit %d", code)
 	}
 }

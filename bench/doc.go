@@ -4,18 +4,25 @@
 // made directly to a registry with the same calls made through a bare
 // net/http/httputil.ReverseProxy and through govbus, with tracing off and
 // with every exchange traced and exported to a running Jaeger, and with the
-// message log on and off.
+// message log on and off; and the same for SOAP: an X-Road SOAP envelope
+// (soap-companies.xml, IDPlaceholder for the company code) POSTed to the
+// simulated business registry and through govbus, and govbus's REST-to-SOAP
+// mapping.
 //
 // The command cmd/benchload exposes it with seven subcommands:
 //
 //	benchload run    one measured round (after a warm-up) of one scenario,
-//	                 with the built-in generator or with wrk; appends a
+//	                 with the built-in generator or with wrk; any method
+//	                 (-method), headers (-H) and a body (-body-file, its
+//	                 IDPlaceholder replaced per request); appends a
 //	                 Result as one JSON line to -out
 //	benchload table  reads those lines and prints the comparison table:
 //	                 every round, the median per scenario and the ratios
 //	                 of req/s; exits 1 when any request failed
 //	benchload ports  fails, naming it, when an address cannot be listened on
-//	benchload wait   polls URLs until each answers 2xx (readiness)
+//	benchload wait   polls URLs until each answers 2xx (readiness), with
+//	                 the same -method, -H and -body-file (-id for its
+//	                 placeholder)
 //	benchload proxy  serves a bare reverse proxy (the path forwarded as
 //	                 given, a connection pool sized like govbus's) until
 //	                 SIGINT or SIGTERM, then stops gracefully

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,11 @@ import (
 type Options struct {
 	// URL is where each request goes; see Template.
 	URL Template
+	// Method is the request's method; GET when empty.
+	Method string
+	// Body is sent with every request, its IDPlaceholder replaced by the
+	// request's id (the URL's); the zero BodyTemplate sends none.
+	Body BodyTemplate
 	// Header is sent with every request; it is only read.
 	Header http.Header
 	// IDs are the ids a varying URL draws from, uniformly per request.
@@ -162,11 +168,20 @@ func phase(ctx context.Context, client *http.Client, o Options, d time.Duration,
 }
 
 func (w *worker) loop(ctx context.Context, client *http.Client, o Options, rng *rand.Rand, deadline time.Time, record bool) {
+	method := o.Method
+	if method == "" {
+		method = http.MethodGet
+	}
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		target := o.URL.Expand(o.IDs.Pick(rng))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		id := o.IDs.Pick(rng)
+		target := o.URL.Expand(id)
+		var body io.Reader // a nil interface, not a nil *bytes.Reader, when there is no body
+		if o.Body.Present() {
+			body = bytes.NewReader(o.Body.Expand(id))
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, body)
 		if err != nil {
-			w.fail(fmt.Sprintf("GET %s: %v", target, err), true)
+			w.fail(fmt.Sprintf("%s %s: %v", method, target, err), true)
 			return
 		}
 		req.Header = o.Header
@@ -176,7 +191,7 @@ func (w *worker) loop(ctx context.Context, client *http.Client, o Options, rng *
 			if ctx.Err() != nil {
 				return
 			}
-			w.fail(fmt.Sprintf("GET %s: %v", target, err), true)
+			w.fail(fmt.Sprintf("%s %s: %v", method, target, err), true)
 			// Do not spin on a refused port: the run fails anyway.
 			time.Sleep(10 * time.Millisecond)
 			continue
@@ -192,7 +207,7 @@ func (w *worker) loop(ctx context.Context, client *http.Client, o Options, rng *
 			if ctx.Err() != nil {
 				return
 			}
-			w.fail(fmt.Sprintf("GET %s: reading the body: %v", target, err), true)
+			w.fail(fmt.Sprintf("%s %s: reading the body: %v", method, target, err), true)
 			continue
 		}
 		lat := time.Since(t0)
@@ -201,7 +216,7 @@ func (w *worker) loop(ctx context.Context, client *http.Client, o Options, rng *
 			w.latencies = append(w.latencies, lat)
 		}
 		if !ok {
-			w.fail(describeAnswer(target, resp, snippet), false)
+			w.fail(describeAnswer(method, target, resp, snippet), false)
 		}
 	}
 }
@@ -237,9 +252,9 @@ func CPUShare(cpu, elapsed time.Duration) float64 {
 
 // describeAnswer summarises a failed answer: status, govbus's error type
 // and the start of the body.
-func describeAnswer(target string, resp *http.Response, snippet []byte) string {
+func describeAnswer(method, target string, resp *http.Response, snippet []byte) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s: %s", target, resp.Status)
+	fmt.Fprintf(&b, "%s %s: %s", method, target, resp.Status)
 	if t := resp.Header.Get("X-Road-Error"); t != "" {
 		fmt.Fprintf(&b, " (X-Road-Error: %s)", t)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,5 +152,57 @@ func TestRunStopsOnCancel(t *testing.T) {
 	_, _, err := Run(ctx, Options{URL: mustTemplate(t, srv.URL+"/"), Conns: 2, Duration: time.Minute})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Errorf("err %v after %v", err, time.Since(start))
+	}
+}
+
+// TestRunPostsBody: with a method and a body template, every request is
+// that method with the body, its placeholder replaced by the id of the
+// URL.
+func TestRunPostsBody(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		ids = map[string]bool{}
+		bad []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		id := strings.TrimPrefix(r.URL.Path, "/c/")
+		want := "<code>" + id + "</code>"
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method != http.MethodPost || string(b) != want || r.ContentLength != int64(len(want)) ||
+			r.Header.Get("Content-Type") != "text/xml" {
+			bad = append(bad, r.Method+" "+r.URL.Path+" "+string(b))
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		ids[id] = true
+	}))
+	defer srv.Close()
+	m, w, err := Run(context.Background(), Options{
+		URL: mustTemplate(t, srv.URL+"/c/{id}"), Method: http.MethodPost,
+		Body:   NewBodyTemplate([]byte("<code>{id}</code>")),
+		Header: http.Header{"Content-Type": {"text/xml"}},
+		IDs:    IDRange{10000001, 10001000}, Conns: 3, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond, Seed: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if m.Failed() || w.Failed() || len(bad) > 0 || m.Requests == 0 {
+		t.Errorf("measured %+v, warm-up %+v, bad %q", m, w, bad[:min(3, len(bad))])
+	}
+	if len(ids) < 20 {
+		t.Errorf("only %d distinct ids", len(ids))
+	}
+	mu.Unlock()
+
+	// A fixed body is sent as is, and a failure names the method.
+	m, _, err = Run(context.Background(), Options{
+		URL: mustTemplate(t, srv.URL+"/c/10000042"), Method: http.MethodPut,
+		Body: NewBodyTemplate([]byte("<code>10000042</code>")), IDs: IDRange{1, 1}, Conns: 1, Duration: 30 * time.Millisecond,
+	})
+	if err != nil || m.Non2xx == 0 || !strings.HasPrefix(m.FirstError, "PUT "+srv.URL+"/c/10000042: 400") {
+		t.Errorf("PUT: %+v, %v", m, err)
 	}
 }

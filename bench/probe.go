@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ func notFree(addr string, err error) error {
 type Probe struct {
 	URL    string
 	Header http.Header
+	// Method is GET when empty.
+	Method string
+	// Body, when not nil, is sent with every attempt.
+	Body []byte
 }
 
 // ErrNotReady is wrapped by Wait when the timeout passed.
@@ -62,7 +67,15 @@ func Wait(ctx context.Context, probes []Probe, pids []int, timeout time.Duration
 					return fmt.Errorf("process %d exited while waiting for %s", pid, p.URL)
 				}
 			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+			method := p.Method
+			if method == "" {
+				method = http.MethodGet
+			}
+			var body io.Reader // a nil interface when there is no body
+			if p.Body != nil {
+				body = bytes.NewReader(p.Body)
+			}
+			req, err := http.NewRequestWithContext(ctx, method, p.URL, body)
 			if err != nil {
 				return err
 			}
@@ -74,7 +87,7 @@ func Wait(ctx context.Context, probes []Probe, pids []int, timeout time.Duration
 				if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 					break
 				}
-				last = describeAnswer(p.URL, resp, snippet)
+				last = describeAnswer(method, p.URL, resp, snippet)
 				if resp.StatusCode != http.StatusServiceUnavailable {
 					return errors.New(last)
 				}

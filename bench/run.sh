@@ -6,16 +6,22 @@
 # message log on (SQLite, durable group commit), through a third govbus
 # with the message log off, and through a second govbus that traces every
 # exchange (100% sampling, message log on) and exports the spans over
-# OTLP/HTTP to a running Jaeger, in alternating rounds; then a table of
-# req/s, p50, p99 and errors per round, the medians, and the ratios
+# OTLP/HTTP to a running Jaeger; and SOAP: an X-Road SOAP 4.0 envelope of
+# about 2 KiB (bench/soap-companies.xml, the company code drawn per request)
+# POSTed straight to the simulated business registry (soap-direct) and
+# through govbus's POST / (soap-govbus, passthrough), and the REST-to-SOAP
+# call GET /r1/.../business-registry/companies/companies/{code} through
+# govbus (rest-to-soap, JSON answer); all in alternating rounds. Then a
+# table of req/s, p50, p99 and errors per round, the medians, and the ratios
 # govbus/direct, proxy/direct, govbus/proxy, govbus/govbus-plain,
 # govbus/govbus-nolog (the price of the message log; the project's target
-# is a cost of at most 20%, a ratio of 0.80 or more) and
-# govbus-traced/govbus of req/s; and the size on disk and the records of
-# each message log written.
+# is a cost of at most 20%, a ratio of 0.80 or more), govbus-traced/govbus,
+# soap-govbus/soap-direct and rest-to-soap/soap-direct of req/s; and the
+# size on disk and the records of each message log written.
 #
 # It builds bin/govbus, bin/registrysim and bin/benchload, gets the pinned
-# Jaeger from scripts/ensure-jaeger.sh, starts its own registrysim, bare
+# Jaeger from scripts/ensure-jaeger.sh, starts its own registrysim (civil
+# and business registries in one process), bare
 # proxy, three govbus and Jaeger on bench ports (never the demo's), stops
 # exactly those processes on exit, and fails (exit 1) when a port is taken, a
 # server does not get ready, any request gets no 2xx answer, a govbus with
@@ -30,13 +36,14 @@
 #
 # Environment:
 #   BENCH_DURATION   measured time per round          (default 3s)
-#   BENCH_WARMUP     unmeasured warm-up before each   (default 2s)
+#   BENCH_WARMUP     unmeasured warm-up before each   (default 1s)
 #   BENCH_ROUNDS     rounds per scenario              (default 3)
 #   BENCH_CONNS      connections of the generator     (default 64)
 #   BENCH_GENERATOR  auto (wrk when installed, else the built-in benchload),
 #                    wrk, or go                        (default auto)
 #   BENCH_NO_BUILD   1: use the binaries already in bin/
-# Ports (127.0.0.1): registry 19101, bare proxy 19090, govbus consumer
+# Ports (127.0.0.1): registry 19101, business registry (SOAP) 19102, bare
+# proxy 19090, govbus consumer
 # 19080, status 19464, admin 19465; traced govbus consumer 19081, status
 # 19466, admin 19467; govbus without message log consumer 19082, status
 # 19468, admin 19469; Jaeger OTLP/HTTP 19318, query HTTP 19686, query gRPC
@@ -53,18 +60,20 @@ cd "$ROOT"
 
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^OTEL_' || true)
 
-# 6 scenarios x 3 rounds x (2s + 3s) = 90 s of load, under 2 minutes in
-# all. (The measured time went from 4s to 3s when govbus-nolog came, to
-# stay under 2 minutes; the warm-up kept its 2s.)
+# 9 scenarios x 3 rounds x (1s + 3s) = 108 s of load, about 2.5 minutes in
+# all. (The measured time went from 4s to 3s when govbus-nolog came; the
+# warm-up went from 2s to 1s when the three SOAP scenarios came, to stay
+# within 2.5 minutes. wrk takes whole seconds. One second of warm-up is
+# thousands of requests on every connection: enough to fill the pools.)
 DURATION=${BENCH_DURATION:-3s}
-WARMUP=${BENCH_WARMUP:-2s}
+WARMUP=${BENCH_WARMUP:-1s}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 GENERATOR=${BENCH_GENERATOR:-auto}
 
 REGISTRY_ADDR=127.0.0.1:19101
 PROXY_ADDR=127.0.0.1:19090
-BUSINESS_ADDR=127.0.0.1:19102 # only rewritten into the config; not served
+BUSINESS_ADDR=127.0.0.1:19102 # the business registry (SOAP 1.1), same registrysim
 CONSUMER_ADDR=127.0.0.1:19080
 STATUS_ADDR=127.0.0.1:19464
 ADMIN_ADDR=127.0.0.1:19465
@@ -110,6 +119,22 @@ GOVBUS_HEADERS=(
 	-H "Authorization: Bearer demo-eservice-key"
 	-H "X-Road-Purpose: service-delivery"
 )
+# SOAP: the X-Road SOAP 4.0 envelope of eservice to the companies service
+# (about 2 KiB with userId and issue; {id} is the company code, and the end
+# of xrd:id), POSTed as is to the business registry and to govbus's POST /,
+# where the identity comes from xrd:client and the API key proves it. The
+# rule eservice-reads-companies wants the purpose.
+SOAP_ENVELOPE=bench/soap-companies.xml
+COMPANY_IDS=10000001-10001000
+SOAP_DIRECT_URL="http://$BUSINESS_ADDR/"
+SOAP_GOVBUS_URL="http://$CONSUMER_ADDR/"
+REST_TO_SOAP_URL="http://$CONSUMER_ADDR/r1/UA/GOV/00000002/business-registry/companies/companies/{id}"
+SOAP_HEADERS=(-H "Content-Type: text/xml; charset=utf-8")
+SOAP_GOVBUS_HEADERS=(
+	"${SOAP_HEADERS[@]}"
+	-H "Authorization: Bearer demo-eservice-key"
+	-H "X-Road-Purpose: service-delivery"
+)
 
 die() {
 	echo "bench: $*" >&2
@@ -134,6 +159,7 @@ fi
 for b in govbus registrysim benchload; do
 	[[ -x bin/$b ]] || die "bin/$b is missing (build it, or unset BENCH_NO_BUILD)"
 done
+[[ -s $SOAP_ENVELOPE ]] || die "$SOAP_ENVELOPE, the SOAP scenarios' envelope, is missing"
 
 # --- Jaeger -----------------------------------------------------------------
 # The pinned Jaeger v2 (built once into a cache; make bench's deps already
@@ -179,9 +205,9 @@ fi
 if ((${#cpus[@]} >= 2)) && (($(nproc) >= 2)); then
 	SERVER_PIN=(taskset -c "${cpus[0]}")
 	LOAD_PIN=(taskset -c "${cpus[1]}")
-	PLACEMENT="registrysim+proxy+govbus+govbus-nolog on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
+	PLACEMENT="registrysim (civil+business)+proxy+govbus+govbus-nolog on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
 	if ((TRACED)); then
-		PLACEMENT="registrysim+proxy+govbus+govbus-nolog+govbus-traced on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
+		PLACEMENT="registrysim (civil+business)+proxy+govbus+govbus-nolog+govbus-traced on CPU ${cpus[0]}, generator on CPU ${cpus[1]} (taskset)"
 	fi
 elif ! command -v taskset >/dev/null 2>&1; then
 	PLACEMENT="UNPINNED: taskset not found; servers and generator share the CPUs"
@@ -236,6 +262,14 @@ else
 	echo "            govbus-traced  SKIPPED (Jaeger could not be obtained)"
 fi
 echo "            ids 1000000001..1000010000, one drawn per request"
+soap_bytes=$(sed 's/{id}/10000042/g' "$SOAP_ENVELOPE" | wc -c)
+echo "            soap-direct  POST $SOAP_DIRECT_URL (the business registry, SOAP 1.1)"
+echo "            soap-govbus  POST $SOAP_GOVBUS_URL (X-Road SOAP passthrough through govbus: the same"
+echo "                    pipeline and message log as govbus; tracing off)"
+echo "                    both: $SOAP_ENVELOPE, $soap_bytes bytes, Content-Type text/xml"
+echo "            rest-to-soap  GET $REST_TO_SOAP_URL (through govbus,"
+echo "                    mapped onto the SOAP operation companies, JSON answer)"
+echo "            company codes 10000001..10001000, one drawn per request (the body's code and xrd:id, the REST path)"
 echo
 
 # --- state and cleanup ------------------------------------------------------
@@ -418,7 +452,7 @@ if ((TRACED)); then
 fi
 
 # --- start ------------------------------------------------------------------
-PORTS=("$REGISTRY_ADDR" "$PROXY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR"
+PORTS=("$REGISTRY_ADDR" "$BUSINESS_ADDR" "$PROXY_ADDR" "$CONSUMER_ADDR" "$STATUS_ADDR" "$ADMIN_ADDR"
 	"$NOLOG_CONSUMER_ADDR" "$NOLOG_STATUS_ADDR" "$NOLOG_ADMIN_ADDR")
 if ((TRACED)); then
 	PORTS+=("$TRACED_CONSUMER_ADDR" "$TRACED_STATUS_ADDR" "$TRACED_ADMIN_ADDR"
@@ -445,7 +479,7 @@ if ((TRACED)); then
 	fi
 fi
 
-"${SERVER_PIN[@]}" bin/registrysim -civil "$REGISTRY_ADDR" -business "" >"$WORK/registrysim.log" 2>&1 &
+"${SERVER_PIN[@]}" bin/registrysim -civil "$REGISTRY_ADDR" -business "$BUSINESS_ADDR" >"$WORK/registrysim.log" 2>&1 &
 REGISTRY_PID=$!
 STARTED+=("$REGISTRY_PID")
 "${SERVER_PIN[@]}" bin/benchload proxy -listen "$PROXY_ADDR" -target "http://$REGISTRY_ADDR" >"$WORK/proxy.log" 2>&1 &
@@ -460,9 +494,10 @@ NOLOG_PID=$!
 STARTED+=("$NOLOG_PID")
 
 SERVER_PIDS=("$REGISTRY_PID" "$PROXY_PID" "$GOVBUS_PID" "$NOLOG_PID")
-READY_URLS=("http://$REGISTRY_ADDR/persons/1000000001" "http://$PROXY_ADDR/persons/1000000001"
+READY_URLS=("http://$REGISTRY_ADDR/persons/1000000001" "http://$BUSINESS_ADDR/?wsdl" "http://$PROXY_ADDR/persons/1000000001"
 	"http://$STATUS_ADDR/readyz" "http://$NOLOG_STATUS_ADDR/readyz")
-CALL_URLS=("http://$CONSUMER_ADDR/r1/$SERVICE/persons/1000000001" "http://$NOLOG_CONSUMER_ADDR/r1/$SERVICE/persons/1000000001")
+CALL_URLS=("http://$CONSUMER_ADDR/r1/$SERVICE/persons/1000000001" "http://$NOLOG_CONSUMER_ADDR/r1/$SERVICE/persons/1000000001"
+	"${REST_TO_SOAP_URL/\{id\}/10000001}")
 LOGS=(registrysim proxy govbus govbus-nolog)
 if ((TRACED)); then
 	OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_ADDR" "${SERVER_PIN[@]}" bin/govbus serve -config "$TRACED_CONFIG" >"$WORK/govbus-traced.log" 2>&1 &
@@ -486,6 +521,11 @@ fi
 # a setup problem, reported as such.
 bin/benchload wait -timeout 10s -pid "$pid_list" "${GOVBUS_HEADERS[@]}" "${CALL_URLS[@]}" ||
 	die "govbus does not answer 2xx to the bench's call (see above)"
+# The same for the SOAP envelope, straight to the registry and through govbus.
+bin/benchload wait -timeout 10s -pid "$pid_list" "${SOAP_HEADERS[@]}" -body-file "$SOAP_ENVELOPE" -id 10000001 "$SOAP_DIRECT_URL" ||
+	die "the business registry does not answer 2xx to the bench's envelope $SOAP_ENVELOPE (see above)"
+bin/benchload wait -timeout 10s -pid "$pid_list" "${SOAP_GOVBUS_HEADERS[@]}" -body-file "$SOAP_ENVELOPE" -id 10000001 "$SOAP_GOVBUS_URL" ||
+	die "govbus does not answer 2xx to the bench's envelope $SOAP_ENVELOPE (see above)"
 # Tracing is on in the traced govbus only; each says so when it starts.
 for l in govbus govbus-nolog; do
 	if grep -q 'exporting spans' "$WORK/$l.log"; then
@@ -545,6 +585,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		JAEGER_TICKS=$((JAEGER_TICKS + c1 - c0))
 		TRACED_SECONDS=$(awk -v a="$TRACED_SECONDS" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print a + t1 - t0}')
 	fi
+	run_round soap-direct "$r" "$SOAP_DIRECT_URL" "${SOAP_HEADERS[@]}" \
+		-body-file "$SOAP_ENVELOPE" -ids "$COMPANY_IDS"
+	run_round soap-govbus "$r" "$SOAP_GOVBUS_URL" "${SOAP_GOVBUS_HEADERS[@]}" \
+		-body-file "$SOAP_ENVELOPE" -ids "$COMPANY_IDS"
+	run_round rest-to-soap "$r" "$REST_TO_SOAP_URL" "${GOVBUS_HEADERS[@]}" -ids "$COMPANY_IDS"
 done
 
 # --- report -----------------------------------------------------------------
@@ -552,7 +597,8 @@ done
 echo
 table_rc=0
 bin/benchload table -in "$RESULTS" \
-	-ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain,govbus/govbus-nolog,govbus-traced/govbus || table_rc=$?
+	-ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain,govbus/govbus-nolog,govbus-traced/govbus,soap-govbus/soap-direct,rest-to-soap/soap-direct ||
+	table_rc=$?
 if ((TRACED)); then
 	# Jaeger shares the generator's CPU: what it took, in the traced rounds
 	# and in all the others.
@@ -570,7 +616,7 @@ else
 fi
 # The message logs written (counted while their govbus still runs: every
 # answered exchange is already on disk), and the one that is off.
-bin/benchload msglog -name "govbus (rounds govbus and govbus-plain)" -db "$GOVBUS_DB" \
+bin/benchload msglog -name "govbus (rounds govbus, govbus-plain, soap-govbus and rest-to-soap)" -db "$GOVBUS_DB" \
 	-metrics "http://$STATUS_ADDR/metrics" ||
 	die "FAIL: the message log of govbus could not be confirmed (see the benchload msglog line above and $WORK/govbus.log)"
 if ((TRACED)); then

@@ -185,7 +185,7 @@ func getJSON(ctx context.Context, client *http.Client, u string, v any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return errors.New(describeAnswer(u, resp, snippet))
+		return errors.New(describeAnswer(http.MethodGet, u, resp, snippet))
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("GET %s: %v", u, err)
@@ -209,7 +209,7 @@ func ScrapeCounters(ctx context.Context, client *http.Client, u string, names ..
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return nil, errors.New(describeAnswer(u, resp, snippet))
+		return nil, errors.New(describeAnswer(http.MethodGet, u, resp, snippet))
 	}
 	sums, err := SumSamples(resp.Body, names...)
 	if err != nil {

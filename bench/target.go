@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -143,4 +144,71 @@ func (h *HeaderFlag) Set(s string) error {
 	h.Header.Add(name, value)
 	h.Raw = append(h.Raw, name+": "+value)
 	return nil
+}
+
+// BodyTemplate is a request body in which every IDPlaceholder is replaced
+// by the request's id (the same id as in the URL). The zero BodyTemplate
+// is no body at all.
+type BodyTemplate struct {
+	parts [][]byte // the text around the placeholders; nil: no body
+	fixed int      // the bytes of parts added up
+}
+
+// NewBodyTemplate returns the template of b, which may hold IDPlaceholder
+// any number of times. It keeps no reference to b.
+func NewBodyTemplate(b []byte) BodyTemplate {
+	b = bytes.Clone(b)
+	if b == nil {
+		b = []byte{}
+	}
+	parts := bytes.Split(b, []byte(IDPlaceholder))
+	return BodyTemplate{parts: parts, fixed: len(b) - (len(parts)-1)*len(IDPlaceholder)}
+}
+
+// Present reports whether there is a body to send.
+func (t BodyTemplate) Present() bool { return t.parts != nil }
+
+// Varies reports whether the body holds IDPlaceholder.
+func (t BodyTemplate) Varies() bool { return len(t.parts) > 1 }
+
+// Expand returns the body for id. A body without placeholder is returned
+// as is, shared between calls: callers must not modify it.
+func (t BodyTemplate) Expand(id uint64) []byte {
+	switch len(t.parts) {
+	case 0:
+		return nil
+	case 1:
+		return t.parts[0]
+	}
+	var num [20]byte
+	n := strconv.AppendUint(num[:0], id, 10)
+	out := make([]byte, 0, t.fixed+(len(t.parts)-1)*len(n))
+	for i, p := range t.parts {
+		if i > 0 {
+			out = append(out, n...)
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+// ParseMethod checks an HTTP method for a run: one upper-case token,
+// GET when empty and there is no body, POST when empty and there is one.
+// A body with GET or HEAD is refused.
+func ParseMethod(m string, body bool) (string, error) {
+	if m == "" {
+		if body {
+			return http.MethodPost, nil
+		}
+		return http.MethodGet, nil
+	}
+	for i := 0; i < len(m); i++ {
+		if m[i] < 'A' || m[i] > 'Z' {
+			return "", fmt.Errorf("method %q: want an upper-case HTTP method such as GET or POST", m)
+		}
+	}
+	if body && (m == http.MethodGet || m == http.MethodHead) {
+		return "", fmt.Errorf("method %s with a body: use POST (or PUT, PATCH...) with -body-file", m)
+	}
+	return m, nil
 }

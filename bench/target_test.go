@@ -123,3 +123,63 @@ func TestParseHeader(t *testing.T) {
 		t.Errorf("String = %q", h.String())
 	}
 }
+
+func TestBodyTemplate(t *testing.T) {
+	src := []byte("<a>{id}</a><b>x{id}y</b>")
+	bt := NewBodyTemplate(src)
+	src[0] = 'Z' // the template keeps its own copy
+	if !bt.Present() || !bt.Varies() {
+		t.Fatalf("Present %v, Varies %v", bt.Present(), bt.Varies())
+	}
+	if got := string(bt.Expand(10000042)); got != "<a>10000042</a><b>x10000042y</b>" {
+		t.Errorf("Expand = %q", got)
+	}
+	if got := string(bt.Expand(7)); got != "<a>7</a><b>x7y</b>" {
+		t.Errorf("Expand(7) = %q", got)
+	}
+	// Each expansion is its own slice.
+	a, b := bt.Expand(1), bt.Expand(2)
+	if string(a) != "<a>1</a><b>x1y</b>" || string(b) != "<a>2</a><b>x2y</b>" {
+		t.Errorf("expansions %q %q", a, b)
+	}
+
+	fixed := NewBodyTemplate([]byte("<code>10000042</code>"))
+	if !fixed.Present() || fixed.Varies() || string(fixed.Expand(5)) != "<code>10000042</code>" {
+		t.Errorf("fixed body: %v %v %q", fixed.Present(), fixed.Varies(), fixed.Expand(5))
+	}
+	edge := NewBodyTemplate([]byte("{id}"))
+	if string(edge.Expand(12)) != "12" {
+		t.Errorf("placeholder alone: %q", edge.Expand(12))
+	}
+	empty := NewBodyTemplate(nil)
+	if !empty.Present() || len(empty.Expand(1)) != 0 {
+		t.Errorf("an empty body is a body: %v %q", empty.Present(), empty.Expand(1))
+	}
+	var none BodyTemplate
+	if none.Present() || none.Varies() || none.Expand(1) != nil {
+		t.Error("the zero BodyTemplate is not \"no body\"")
+	}
+}
+
+func TestParseMethod(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		body bool
+		want string
+	}{
+		{"", false, "GET"}, {"", true, "POST"}, {"POST", true, "POST"}, {"PUT", true, "PUT"},
+		{"GET", false, "GET"}, {"DELETE", false, "DELETE"}, {"POST", false, "POST"},
+	} {
+		if got, err := ParseMethod(tt.in, tt.body); err != nil || got != tt.want {
+			t.Errorf("ParseMethod(%q, %v) = %q, %v; want %q", tt.in, tt.body, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		body bool
+	}{{"post", true}, {"GET", true}, {"HEAD", true}, {"PO ST", false}, {"GET\r\n", false}} {
+		if got, err := ParseMethod(tt.in, tt.body); err == nil {
+			t.Errorf("ParseMethod(%q, %v) = %q, want an error", tt.in, tt.body, got)
+		}
+	}
+}

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// WrkScript is the Lua script that makes wrk vary the ids, send the
-// headers, count non-2xx answers and print a line ParseWrk reads.
+// WrkScript is the Lua script that makes wrk vary the ids (in the path
+// and in the body), send the method, headers and body, count non-2xx
+// answers and print a line ParseWrk reads.
 //
 //go:embed wrk.lua
 var WrkScript []byte
@@ -102,6 +104,9 @@ type WrkOptions struct {
 	Script string
 	// HeaderLines are the headers as "Name: value".
 	HeaderLines []string
+	// BodyFile is the file the script reads the body from (Options.Body
+	// was read from it); none when empty.
+	BodyFile string
 	// Threads is wrk's -t. Default: the CPUs this process may run on, at
 	// most Conns.
 	Threads int
@@ -114,6 +119,9 @@ func wrkSeconds(d time.Duration) int {
 }
 
 // WrkArgs returns wrk's command line (without the binary) for a run of d.
+// After "--" come the script's arguments: PATH LO HI METHOD BODY_FILE
+// [HEADER...], PATH holding IDPlaceholder where the URL does; LO and HI
+// are "0" and "-1" when neither the path nor the body varies.
 func WrkArgs(o WrkOptions, script string, d time.Duration) []string {
 	threads := o.Threads
 	if threads <= 0 {
@@ -124,18 +132,25 @@ func WrkArgs(o WrkOptions, script string, d time.Duration) []string {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	origin, prefix, suffix := o.URL.Split()
+	origin, path, suffix := o.URL.Split()
+	if o.URL.Varies() {
+		path += IDPlaceholder + suffix
+	}
+	method := o.Method
+	if method == "" {
+		method = "GET"
+	}
 	args := []string{
 		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(o.Conns),
 		"-d", strconv.Itoa(wrkSeconds(d)) + "s", "--timeout", strconv.Itoa(wrkSeconds(timeout)) + "s",
-		"--latency", "-s", script, origin + "/", "--",
-		prefix, suffix,
+		"--latency", "-s", script, origin + "/", "--", path,
 	}
-	if o.URL.Varies() {
+	if o.URL.Varies() || (o.BodyFile != "" && o.Body.Varies()) {
 		args = append(args, strconv.FormatUint(o.IDs.Lo, 10), strconv.FormatUint(o.IDs.Hi, 10))
 	} else {
-		args = append(args, "0", "-1") // span 0: the path is fixed
+		args = append(args, "0", "-1") // nothing varies
 	}
+	args = append(args, method, o.BodyFile)
 	return append(args, o.HeaderLines...)
 }
 
@@ -149,6 +164,13 @@ func RunWrk(ctx context.Context, o WrkOptions, scenario string, round int) (Resu
 	bin := o.Binary
 	if bin == "" {
 		bin = "wrk"
+	}
+	if o.BodyFile != "" {
+		abs, err := filepath.Abs(o.BodyFile)
+		if err != nil {
+			return Result{}, err
+		}
+		o.BodyFile = abs
 	}
 	script := o.Script
 	if script == "" {

@@ -2,8 +2,18 @@ package bench
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,7 +94,7 @@ func TestWrkArgs(t *testing.T) {
 	}
 	got := WrkArgs(o, "/tmp/s.lua", 4200*time.Millisecond)
 	want := []string{"-t", "2", "-c", "64", "-d", "5s", "--timeout", "2s", "--latency", "-s", "/tmp/s.lua",
-		"http://127.0.0.1:19080/", "--", "/r1/S/persons/", "", "1000000001", "1000010000",
+		"http://127.0.0.1:19080/", "--", "/r1/S/persons/{id}", "1000000001", "1000010000", "GET", "",
 		"X-Road-Client: UA/GOV/00000003/eservice", "Authorization: Bearer k"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
@@ -93,9 +103,89 @@ func TestWrkArgs(t *testing.T) {
 	if got := WrkArgs(o, "s", time.Millisecond); got[1] != "1" || got[5] != "1s" {
 		t.Errorf("threads %s, duration %s", got[1], got[5])
 	}
+	o.URL = mustTemplate(t, "http://h:1/r1/x/{id}?a=b")
+	if got := WrkArgs(o, "s", time.Second); got[len(got)-7] != "/r1/x/{id}?a=b" {
+		t.Errorf("path with a suffix: %q", got)
+	}
 	o.URL = mustTemplate(t, "http://h:1/readyz")
-	if got := WrkArgs(o, "s", time.Second); !slices.Equal(got[len(got)-6:len(got)-2], []string{"/readyz", "", "0", "-1"}) {
+	if got := WrkArgs(o, "s", time.Second); !slices.Equal(got[len(got)-7:len(got)-2], []string{"/readyz", "0", "-1", "GET", ""}) {
 		t.Errorf("fixed path: %q", got)
+	}
+
+	// A POST of a body that varies, to a fixed path: the id range is
+	// passed for the body.
+	o.Method, o.BodyFile, o.Body = "POST", "/tmp/env.xml", NewBodyTemplate([]byte("<code>{id}</code>"))
+	o.URL, o.IDs, o.HeaderLines = mustTemplate(t, "http://h:1/"), IDRange{10000001, 10001000}, []string{"Content-Type: text/xml"}
+	if got := WrkArgs(o, "s", time.Second); !slices.Equal(got[len(got)-6:], []string{"/", "10000001", "10001000", "POST", "/tmp/env.xml", "Content-Type: text/xml"}) {
+		t.Errorf("POST with a varying body: %q", got)
+	}
+	o.Body = NewBodyTemplate([]byte("<code>10000042</code>"))
+	if got := WrkArgs(o, "s", time.Second); !slices.Equal(got[len(got)-6:], []string{"/", "0", "-1", "POST", "/tmp/env.xml", "Content-Type: text/xml"}) {
+		t.Errorf("POST with a fixed body: %q", got)
+	}
+}
+
+// TestRunWrkPostsBodies runs the real wrk, when installed, with the
+// harness's script: a POST whose body and path carry the same id drawn per
+// request, with the headers, and a fixed GET.
+func TestRunWrkPostsBodies(t *testing.T) {
+	bin, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk not installed")
+	}
+	var (
+		mu   sync.Mutex
+		ids  = map[string]bool{}
+		bad  []string
+		gets atomic.Int64
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			gets.Add(1)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		id := strings.TrimPrefix(r.URL.Path, "/c/")
+		want := "<a>" + id + "</a><b>" + id + "</b>"
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "text/xml; charset=utf-8" ||
+			r.ContentLength != int64(len(want)) || string(b) != want || len(id) != 8 || id < "10000001" || id > "10001000":
+			bad = append(bad, fmt.Sprintf("%s %s %q %q (%d)", r.Method, r.URL.Path, r.Header.Get("Content-Type"), b, r.ContentLength))
+			w.WriteHeader(http.StatusBadRequest)
+		default:
+			ids[id] = true
+		}
+	}))
+	defer srv.Close()
+	bodyFile := filepath.Join(t.TempDir(), "body.xml")
+	if err := os.WriteFile(bodyFile, []byte("<a>{id}</a><b>{id}</b>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := WrkOptions{
+		Options: Options{
+			URL: mustTemplate(t, srv.URL+"/c/{id}"), Method: http.MethodPost, Body: NewBodyTemplate([]byte("<a>{id}</a><b>{id}</b>")),
+			IDs: IDRange{10000001, 10001000}, Conns: 2, Duration: time.Second,
+		},
+		Binary: bin, BodyFile: bodyFile, HeaderLines: []string{"Content-Type: text/xml; charset=utf-8"}, Threads: 1,
+	}
+	r, err := RunWrk(context.Background(), o, "post", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if r.Errors() > 0 || len(bad) > 0 || r.Requests == 0 {
+		t.Fatalf("result %+v; bad requests (first of %d): %q", r, len(bad), bad[:min(len(bad), 3)])
+	}
+	if len(ids) < 100 {
+		t.Errorf("only %d distinct ids in %d requests", len(ids), r.Requests)
+	}
+
+	o.URL, o.Method, o.Body, o.BodyFile, o.HeaderLines = mustTemplate(t, srv.URL+"/readyz"), "", BodyTemplate{}, "", nil
+	if r, err := RunWrk(context.Background(), o, "get", 1); err != nil || r.Errors() > 0 || gets.Load() == 0 {
+		t.Errorf("fixed GET: %+v, %v, %d GETs", r, err, gets.Load())
 	}
 }
 
