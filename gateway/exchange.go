@@ -131,6 +131,9 @@ type Route struct {
 	Subject *SubjectSpec
 	// KeepBodies keeps the bodies in the message log.
 	KeepBodies bool
+	// RegistryFingerprint identifies the registry's configuration; a
+	// reload keeps the adapter of a registry whose fingerprint is unchanged.
+	RegistryFingerprint string
 	// ServiceType is "REST" or, for services of SOAP registries, "WSDL"
 	// (as listMethods shows it). Default "REST".
 	ServiceType string

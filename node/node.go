@@ -4,8 +4,11 @@
 package node
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +48,11 @@ type Options struct {
 	AuditStore audit.Store
 	// Now is the clock of the message log and the tracker; nil: time.Now.
 	Now func() time.Time
+	// Previous is the running snapshot when reloading: a registry whose
+	// configuration did not change keeps its adapter — its connection
+	// pool, circuit breakers, retry budget and bulkhead — so a reload
+	// resets no runtime state. Nil: everything is built afresh.
+	Previous *gateway.Snapshot
 }
 
 // Build turns a validated configuration into a Snapshot.
@@ -148,8 +156,11 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
 	oc.TLS = tlsCfg
-	adapter, err := newAdapter(r, oc)
-	if err != nil {
+	fp := fingerprint(cfg, r)
+	var adapter gateway.Adapter
+	if prev := previousAdapter(opts.Previous, r.ID, fp); prev != nil {
+		adapter = prev
+	} else if adapter, err = newAdapter(r, oc); err != nil {
 		return fmt.Errorf("registry %s: %w", r.ID, err)
 	}
 	for _, svc := range r.Services {
@@ -161,7 +172,7 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 			Service: id, ServiceKey: id.String(), Registry: r.ID,
 			Methods: svc.Methods, Paths: svc.Paths, Timeout: svc.Timeout.D(),
 			MaxRequestBytes: int64(svc.MaxRequestBytes), Idempotent: svc.Idempotent, Adapter: adapter,
-			KeepBodies: svc.KeepBodies,
+			KeepBodies: svc.KeepBodies, RegistryFingerprint: fp,
 		}
 		if r.Adapter == "soap" {
 			route.ServiceType = "WSDL"
@@ -178,6 +189,55 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		s.Subsystems[r.ID] = append(s.Subsystems[r.ID], route)
 	}
 	return nil
+}
+
+// fingerprint identifies a registry's configuration, the contents of its
+// TLS files included (so a rotated certificate is picked up): equal
+// fingerprints, same adapter.
+func fingerprint(cfg *config.Config, r *config.Registry) string {
+	h := sha256.New()
+	b, _ := json.Marshal(r)
+	h.Write(b)
+	for _, f := range []string{r.TLS.CAFile, r.TLS.CertFile, r.TLS.KeyFile} {
+		if f != "" {
+			data, _ := os.ReadFile(cfg.File(f))
+			h.Write(data)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// previousAdapter returns the running adapter of registry id when its
+// configuration is unchanged, or nil.
+func previousAdapter(prev *gateway.Snapshot, id, fp string) gateway.Adapter {
+	if prev == nil {
+		return nil
+	}
+	routes := prev.Subsystems[id]
+	if len(routes) == 0 || routes[0].RegistryFingerprint != fp {
+		return nil
+	}
+	return routes[0].Adapter
+}
+
+// Retired returns the adapters of prev that next no longer uses; the
+// caller closes them once in-flight exchanges are done with them.
+func Retired(prev, next *gateway.Snapshot) []gateway.Adapter {
+	if prev == nil {
+		return nil
+	}
+	used := map[gateway.Adapter]bool{}
+	for _, routes := range next.Subsystems {
+		used[routes[0].Adapter] = true
+	}
+	var out []gateway.Adapter
+	for _, routes := range prev.Subsystems {
+		if a := routes[0].Adapter; !used[a] {
+			out = append(out, a)
+			used[a] = true
+		}
+	}
+	return out
 }
 
 // adapterCloser is an adapter that holds connections.

@@ -138,8 +138,17 @@ func serve(args []string, stderr io.Writer) int {
 		next, _, err := config.Load(*path, nil)
 		if err == nil {
 			var s *gateway.Snapshot
-			if s, err = node.Build(next, buildOpts); err == nil {
+			opts := buildOpts
+			opts.Previous = holder.Load()
+			if s, err = node.Build(next, opts); err == nil {
 				holder.Store(s)
+				for _, a := range node.Retired(opts.Previous, s) {
+					if c, ok := a.(interface{ Close() }); ok {
+						// Exchanges that started under the old
+						// configuration may still use it for a while.
+						time.AfterFunc(2*time.Minute, c.Close)
+					}
+				}
 				presetMetrics(metrics, s)
 				configLoaded(time.Now())
 				metrics.Reloaded(true)
