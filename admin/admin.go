@@ -25,6 +25,9 @@ type Options struct {
 	Holder *gateway.Holder
 	// Reload re-reads the configuration; nil disables POST /admin/reload.
 	Reload func() error
+	// LastReload reports the last reload's result (refusals included);
+	// nil: none shown.
+	LastReload func() any
 	// MessageLog reports the message log's latest signed head and health
 	// for /admin/status; nil: none shown.
 	MessageLog func() any
@@ -52,6 +55,7 @@ type status struct {
 	UptimeSeconds int64            `json:"uptime_seconds"`
 	Registries    []registryStatus `json:"registries"`
 	MessageLog    any              `json:"message_log,omitempty"`
+	LastReload    any              `json:"last_reload,omitempty"`
 }
 
 // Handler returns the admin listener's handler.
@@ -82,6 +86,9 @@ func Handler(opts Options) http.Handler {
 		}
 		if opts.MessageLog != nil {
 			st.MessageLog = opts.MessageLog()
+		}
+		if opts.LastReload != nil {
+			st.LastReload = opts.LastReload()
 		}
 		writeJSON(w, http.StatusOK, st)
 	})

@@ -132,6 +132,7 @@ func serve(args []string, stderr io.Writer) int {
 	configLoaded(time.Now())
 
 	var reloadMu sync.Mutex
+	var lastReload atomic.Pointer[map[string]any]
 	reload := func() error {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
@@ -152,12 +153,14 @@ func serve(args []string, stderr io.Writer) int {
 				presetMetrics(metrics, s)
 				configLoaded(time.Now())
 				metrics.Reloaded(true)
+				lastReload.Store(&map[string]any{"at": time.Now().UTC(), "result": "ok", "config_version": s.Version})
 				logger.Info("configuration reloaded", slog.String("version", s.Version))
 				return nil
 			}
 		}
 		metrics.Reloaded(false)
-		logger.Error("reload refused", slog.String("error", err.Error()))
+		lastReload.Store(&map[string]any{"at": time.Now().UTC(), "result": "refused", "error": err.Error()})
+		logger.Error("reload refused; the running configuration stays", slog.String("error", err.Error()))
 		return err
 	}
 
@@ -195,6 +198,12 @@ func serve(args []string, stderr io.Writer) int {
 		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
 			Opmon: opmon.Handler(opmonSource),
+			LastReload: func() any {
+				if r := lastReload.Load(); r != nil {
+					return *r
+				}
+				return nil
+			},
 			MessageLog: func() any {
 				if msglog == nil {
 					return nil
