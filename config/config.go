@@ -297,6 +297,33 @@ type Rule struct {
 	// DiscloseAfter hides the accesses this rule allows from the Data
 	// Tracker for that long (covert access, e.g. 4320h). Default 0.
 	DiscloseAfter Duration `yaml:"disclose_after"`
+	// Fields are the JSON paths of the answer the clients may receive
+	// (data minimisation), e.g. [id, birth_date, address.city,
+	// children[].id]; everything else is removed. Default: all fields.
+	Fields []string `yaml:"fields"`
+	// Rate limits the clients' calls under this rule. Default: none.
+	Rate *RateLimit `yaml:"rate"`
+	// Quota caps the clients' calls per UTC day. Default: none.
+	Quota *Quota `yaml:"quota"`
+}
+
+// RateLimit is a token bucket.
+type RateLimit struct {
+	// PerSecond is the sustained rate. Required.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is the bucket size. Default: PerSecond rounded up, at least 1.
+	Burst int `yaml:"burst"`
+	// PerService limits each client × service pair apart instead of the
+	// client as a whole. Default false.
+	PerService bool `yaml:"per_service"`
+}
+
+// Quota is a daily cap (UTC days, fixed window).
+type Quota struct {
+	// PerDay is the number of calls allowed per day. Required.
+	PerDay int `yaml:"per_day"`
+	// PerService counts each client × service pair apart. Default false.
+	PerService bool `yaml:"per_service"`
 }
 
 // Tracing configures OpenTelemetry span export over OTLP/HTTP. The standard

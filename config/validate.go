@@ -419,8 +419,16 @@ func contains(list []string, s string) bool {
 
 // PolicyRule converts a configured rule to the policy engine's form.
 func PolicyRule(r Rule) policies.Rule {
-	return policies.Rule{ID: r.ID, Clients: r.Clients, Services: r.Services, Methods: r.Methods,
-		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights}
+	pr := policies.Rule{ID: r.ID, Clients: r.Clients, Services: r.Services, Methods: r.Methods,
+		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights, Fields: r.Fields}
+	if r.Rate != nil {
+		pr.RatePerSecond, pr.Burst, pr.PerService = r.Rate.PerSecond, r.Rate.Burst, r.Rate.PerService
+	}
+	if r.Quota != nil {
+		pr.QuotaPerDay = r.Quota.PerDay
+		pr.PerService = pr.PerService || r.Quota.PerService
+	}
+	return pr
 }
 
 func (v *validator) tracing() {

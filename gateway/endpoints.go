@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -24,9 +26,9 @@ type chain struct {
 }
 
 // NewExchangeEndpoint builds the inbound chain of an exchange, outermost
-// first: authenticate → route → decide policy → read body → message log
-// (request record durable before forwarding, response record before
-// answering) → adapter.
+// first: authenticate → route → decide policy → rate limit → read body →
+// message log (request record durable before forwarding, response record
+// before answering) → data minimisation → adapter.
 // This is the one place where the order of these concerns is decided.
 // Each step records a span (a child of the exchange's server span) under
 // tracer. The endpoint takes a *Request and returns a *Response; failures
@@ -37,8 +39,10 @@ func NewExchangeEndpoint(tracer trace.Tracer) endpoint.Endpoint {
 		c.authenticate,
 		c.route,
 		c.decide,
+		c.rateLimit,
 		c.readBody,
 		c.messageLog,
+		c.minimise,
 	)(c.forward)
 }
 
@@ -224,4 +228,57 @@ func classify(ctx context.Context, err error) error {
 		return Wrap(CodeRegistryTimeout, err, "the registry did not answer in time")
 	}
 	return Wrap(CodeRegistryUnavailable, err, "the registry could not be reached")
+}
+
+// rateLimit spends one request of the client's rate and quota.
+func (c chain) rateLimit(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(*Request)
+		if l := req.Snapshot.Limiter; l != nil {
+			if wait, ok := l.Allow(ctx, req.ClientKey, req.ServiceKey, req.Decision.RuleID); !ok {
+				return nil, &Error{Code: CodeRateLimited, Message: "the agreement's rate or quota for this client is spent", RetryAfter: wait}
+			}
+		}
+		return next(ctx, req)
+	}
+}
+
+// minimise removes from the registry's answer the fields the allowing rule
+// does not grant, failing closed when the answer cannot be filtered.
+func (c chain) minimise(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		out, err := next(ctx, request)
+		req := request.(*Request)
+		m := req.Snapshot.Minimiser
+		if err != nil || m == nil {
+			return out, err
+		}
+		resp := out.(*Response)
+		// Every answer is filtered, error answers too: they may carry data.
+		body, applies, ferr := m.Minimise(req.Decision.RuleID, resp.Body, resp.Header.Get("Content-Type"))
+		if !applies {
+			return out, nil
+		}
+		if ferr != nil {
+			releaseResponse(resp)
+			return nil, Wrap(CodeInternalError, ferr, "the registry's answer cannot be filtered to the fields the agreement grants")
+		}
+		resp.OriginalSHA256 = digestHex(resp.Body)
+		releaseResponse(resp)
+		resp.Body, resp.Release = body, nil
+		resp.Header.Del("Content-Length")
+		return resp, nil
+	}
+}
+
+func releaseResponse(r *Response) {
+	if r.Release != nil {
+		r.Release()
+		r.Release = nil
+	}
+}
+
+func digestHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

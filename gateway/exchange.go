@@ -88,6 +88,9 @@ type Response struct {
 	Forwarded string
 	// RequestHash is the X-Road-Request-Hash of the forwarded request.
 	RequestHash string
+	// OriginalSHA256 is the hex digest of the registry's answer before data
+	// minimisation ("" when nothing was removed).
+	OriginalSHA256 string
 	// Request is the exchange this answers; nil for metaservices.
 	Request *Request
 	// SentAt is when the first attempt was sent to the registry, and

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/govbus/govbus/policies"
 )
@@ -47,6 +49,11 @@ type Snapshot struct {
 	MessageLog MessageLog
 	// Tracker serves the Data Tracker; nil: it answers UnknownService.
 	Tracker Tracker
+	// Limiter enforces the agreements' rates and quotas; nil: none.
+	Limiter Limiter
+	// Minimiser removes the fields an agreement does not grant from
+	// registry answers; nil: answers pass whole.
+	Minimiser Minimiser
 }
 
 // Holder holds the current Snapshot; safe for concurrent use.
@@ -64,3 +71,23 @@ func (h *Holder) Load() *Snapshot { return h.p.Load() }
 
 // Store makes s current.
 func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }
+
+// Limiter enforces rate limits and quotas (token bucket for rate, fixed
+// window for the daily quota) per client and per client × service. Its
+// state outlives configuration reloads.
+type Limiter interface {
+	// Allow takes one request of client on service, allowed by rule. When
+	// the rate or quota is spent it returns ok=false and how long to wait.
+	Allow(ctx context.Context, client, service, ruleID string) (retryAfter time.Duration, ok bool)
+}
+
+// Minimiser applies data minimisation: an agreement may list the fields of
+// the answer a client may receive.
+type Minimiser interface {
+	// Minimise filters a registry's answer body for the allowing rule. It
+	// returns applies=false when the rule limits no fields (the body passes
+	// as is), the filtered body otherwise, and an error when the rule limits
+	// fields but the answer cannot be filtered (not JSON): the consumer then
+	// gets an error, never the unfiltered body.
+	Minimise(ruleID string, body []byte, contentType string) (out []byte, applies bool, err error)
+}

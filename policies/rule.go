@@ -27,6 +27,17 @@ type Rule struct {
 	// Purposes are the X-Road-Purpose values the rule allows. Empty means no
 	// purpose is required.
 	Purposes []string
+	// Fields, when set, are the JSON paths of the answer the clients may
+	// receive (data minimisation; enforced by the gateway's Minimiser).
+	Fields []string
+	// RatePerSecond and Burst limit the clients' calls under this rule
+	// (token bucket); QuotaPerDay caps them per UTC day. Zero: no limit.
+	// PerService applies them per client × service instead of per client.
+	// Enforced by the gateway's Limiter.
+	RatePerSecond float64
+	Burst         int
+	QuotaPerDay   int
+	PerService    bool
 	// Rights are rights granted to the clients that are not tied to a
 	// service, such as "tracker". A rule may have only Clients and Rights.
 	Rights []string
