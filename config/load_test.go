@@ -35,8 +35,11 @@ func TestLoadDemo(t *testing.T) {
 	if l.ConsumerTLS != nil {
 		t.Errorf("consumer_tls: got %+v, want none", l.ConsumerTLS)
 	}
-	if got, want := len(cfg.Registries), 1; got != want {
-		t.Fatalf("registries: got %d, want %d", got, want)
+	if got, want := len(cfg.Registries), 2; got != want {
+		t.Fatalf("registries: got %d, want %d (civil REST, business SOAP)", got, want)
+	}
+	if b := cfg.Registries[1]; b.Adapter != "soap" || b.Services[0].SOAP == nil || b.Services[0].SOAP.Operation != "companies" {
+		t.Errorf("business registry: got %+v, want adapter soap with the companies mapping", b)
 	}
 	r := cfg.Registries[0]
 	if got, want := r.ID, "UA/GOV/00000001/civil-registry"; got != want {
