@@ -108,7 +108,7 @@ func TestLoadDemo(t *testing.T) {
 	for _, r := range cfg.Rules {
 		ruleIDs = append(ruleIDs, r.ID)
 	}
-	if got, want := ruleIDs, []string{"eservice-reads-persons", "benefits-reads-persons", "portal-tracker"}; !slices.Equal(got, want) {
+	if got, want := ruleIDs, []string{"eservice-reads-persons", "eservice-reads-companies", "benefits-reads-persons", "portal-tracker"}; !slices.Equal(got, want) {
 		t.Errorf("rules: got %q, want %q", got, want)
 	}
 }
