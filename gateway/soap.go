@@ -58,8 +58,13 @@ func (h *Handler) decodeSOAP(ctx context.Context, r *http.Request) (any, error) 
 		Received: h.opts.Now(), RequestID: h.opts.NewID(), Client: client, ClientKey: client.String(),
 		Target: in.target, ServiceKey: svc.String(), Method: http.MethodPost,
 		BodyBytes: env.Raw, ContentLength: int64(len(env.Raw)),
-		MessageID: env.MessageID, UserID: env.UserID, Issue: env.Issue,
+		MessageID: oneLine(env.MessageID), UserID: oneLine(env.UserID), Issue: oneLine(env.Issue),
 		Snapshot: h.opts.Holder.Load(),
+	}
+	for _, v := range []string{req.MessageID, req.UserID, req.Issue} {
+		if len(v) > 1024 {
+			return nil, &Error{Code: CodeBadRequest, Message: "an X-Road header field is longer than 1024 characters", FaultCode: "client.invalid_xml"}
+		}
 	}
 	if req.MessageID == "" {
 		req.MessageID = h.opts.NewID()
@@ -106,6 +111,15 @@ func (h *Handler) encodeSOAPResponse(ctx context.Context, w http.ResponseWriter,
 	w.WriteHeader(resp.Status)
 	_, err := w.Write(body)
 	return err
+}
+
+// oneLine folds the white space of an X-Road header field (XML text may
+// span lines; the HTTP headers sent on may not) and drops other control
+// characters.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r < 0x20 || r == 0x7f
+	}), " ")
 }
 
 // isSOAP reports whether a request to / or /soap carries SOAP.

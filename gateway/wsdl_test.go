@@ -15,3 +15,16 @@ func TestSOAPAddressRewrite(t *testing.T) {
 		}
 	}
 }
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"case 7":                     "case 7",
+		"  case\n  7\r\n\tfollow-up": "case 7 follow-up",
+		"a\x00b\x7fc":                "a b c",
+		"":                           "",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
