@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/minimise"
 	"github.com/govbus/govbus/policies"
 )
 
@@ -385,6 +387,8 @@ func (v *validator) rules(clients map[string]bool, services map[string]*Service)
 				}
 			}
 		}
+		v.fields(p, r.Fields)
+		v.limits(p, r)
 		rules[i] = PolicyRule(r)
 	}
 	if _, err := policies.Compile(rules, v.cfg.Groups); err != nil {
@@ -396,6 +400,57 @@ func (v *validator) rules(clients map[string]bool, services map[string]*Service)
 		} else {
 			v.addf("rules", "%v", err)
 		}
+	}
+}
+
+// fields checks a rule's field list (data minimisation): each path's
+// syntax, then that the paths do not contradict one another.
+func (v *validator) fields(rule string, fields []string) {
+	p := rule + ".fields"
+	if fields != nil && len(fields) == 0 {
+		v.addf(p, "lists no field; leave it out to grant every field")
+		return
+	}
+	ok := true
+	for k, f := range fields {
+		if _, err := minimise.ParsePath(f); err != nil {
+			v.addf(idx(p, k), "%v", err)
+			ok = false
+		}
+	}
+	if !ok || len(fields) == 0 {
+		return
+	}
+	if _, err := minimise.Compile(fields); err != nil {
+		var pe *minimise.PathError
+		if errors.As(err, &pe) {
+			v.addf(idx(p, pe.Index), "%v", err)
+		} else {
+			v.addf(p, "%v", err)
+		}
+	}
+}
+
+// limits checks a rule's rate and quota.
+func (v *validator) limits(rule string, r Rule) {
+	if r.Rate != nil {
+		p := rule + ".rate"
+		if ps := r.Rate.PerSecond; !(ps > 0) || math.IsInf(ps, 1) {
+			v.addf(p+".per_second", "must be a number above 0 (calls per second)")
+		}
+		if r.Rate.Burst < 0 {
+			v.addf(p+".burst", "must not be negative (0: per_second rounded up)")
+		}
+	}
+	if r.Quota != nil && r.Quota.PerDay <= 0 {
+		v.addf(rule+".quota.per_day", "must be at least 1")
+	}
+	if r.Rate != nil && r.Quota != nil && r.Rate.PerService != r.Quota.PerService {
+		// One key per rule: either both are per client or both per service.
+		v.addf(rule+".quota.per_service", "must equal rate.per_service: a rule counts its rate and quota per the same key")
+	}
+	if (r.Rate != nil || r.Quota != nil) && len(r.Services) == 0 {
+		v.warnf(rule, "rate and quota apply to service calls; this rule grants none")
 	}
 }
 

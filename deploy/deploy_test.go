@@ -608,6 +608,7 @@ type govbusConfig struct {
 	Registries []struct {
 		ID        string   `yaml:"id"`
 		Endpoints []string `yaml:"endpoints"`
+		Adapter   string   `yaml:"adapter"`
 	} `yaml:"registries"`
 	MessageLog struct {
 		Disabled bool   `yaml:"disabled"`
@@ -654,17 +655,25 @@ func TestComposeWiring(t *testing.T) {
 	}
 	_, statusPort := hostPort(t, cfg.Listeners["status"].Address)
 
-	// Registry endpoints are the registrysim container on the port it listens on.
+	// Registry endpoints are the registrysim container on the ports it
+	// listens on: -civil for the REST registry, -business for the SOAP one.
 	sim := c.Services["registrysim"]
-	i := slices.Index(sim.Command, "-civil")
-	if i < 0 || i+1 >= len(sim.Command) {
-		t.Fatalf("registrysim command = %q, want -civil ADDRESS", sim.Command)
+	simPorts := map[string]string{}
+	for _, flag := range []string{"-civil", "-business"} {
+		i := slices.Index(sim.Command, flag)
+		if i < 0 || i+1 >= len(sim.Command) || sim.Command[i+1] == "" {
+			t.Fatalf("registrysim command = %q, want %s ADDRESS", sim.Command, flag)
+		}
+		_, simPorts[flag] = hostPort(t, sim.Command[i+1])
 	}
-	_, simPort := hostPort(t, sim.Command[i+1])
 	for _, r := range cfg.Registries {
+		want := simPorts["-civil"]
+		if r.Adapter == "soap" {
+			want = simPorts["-business"]
+		}
 		for _, e := range r.Endpoints {
-			if host, port := hostPort(t, e); host != "registrysim" || port != simPort {
-				t.Errorf("registry %s endpoint %s, want http://registrysim:%s", r.ID, e, simPort)
+			if host, port := hostPort(t, e); host != "registrysim" || port != want {
+				t.Errorf("registry %s endpoint %s, want http://registrysim:%s", r.ID, e, want)
 			}
 		}
 	}

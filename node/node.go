@@ -25,8 +25,10 @@ import (
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/minimise"
 	"github.com/govbus/govbus/outbound"
 	"github.com/govbus/govbus/policies"
+	"github.com/govbus/govbus/ratelimit"
 	"github.com/govbus/govbus/tracker"
 )
 
@@ -48,6 +50,10 @@ type Options struct {
 	AuditStore audit.Store
 	// Now is the clock of the message log and the tracker; nil: time.Now.
 	Now func() time.Time
+	// Limits holds the rate-limit buckets and daily quota counters; pass
+	// the same State to every Build so that a reload resets none of them.
+	// Nil: a State of this Snapshot's own (fine for checks and tests).
+	Limits *ratelimit.State
 	// Previous is the running snapshot when reloading: a registry whose
 	// configuration did not change keeps its adapter — its connection
 	// pool, circuit breakers, retry budget and bulkhead — so a reload
@@ -94,6 +100,16 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 		return nil, fmt.Errorf("compiling policy rules: %w", err)
 	}
 	s.Policy = engine
+	for _, r := range rules {
+		if len(r.Fields) > 0 {
+			m, err := minimise.New(rules)
+			if err != nil {
+				return nil, fmt.Errorf("compiling field lists: %w", err)
+			}
+			s.Minimiser = m
+			break
+		}
+	}
 	s.Members = members(cfg)
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -114,6 +130,11 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 			names[m.ID] = m.Name
 		}
 		s.Tracker = &tracker.Tracker{Store: opts.AuditStore, Key: key, Members: names, Now: opts.Now}
+	}
+	// Last, once nothing can fail: New drops from the long-lived state what
+	// the rules no longer limit.
+	if lim := ratelimit.New(rules, opts.Limits); lim.Active() {
+		s.Limiter = lim
 	}
 	return s, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/govbus/govbus/node"
 	"github.com/govbus/govbus/observability"
 	"github.com/govbus/govbus/opmon"
+	"github.com/govbus/govbus/ratelimit"
 )
 
 // serve runs a node until SIGINT or SIGTERM.
@@ -94,7 +95,10 @@ func serve(args []string, stderr io.Writer) int {
 	if tracing.Endpoint != "" {
 		logger.Info("exporting spans", slog.String("endpoint", tracing.Endpoint))
 	}
-	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator}
+	// Rate-limit buckets and quotas live as long as the process: every
+	// Build, reloads included, gets the same state.
+	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator,
+		Limits: ratelimit.NewState(time.Now)}
 	var msglog *audit.Log
 	if !cfg.MessageLog.Disabled {
 		var store audit.Store
