@@ -29,6 +29,8 @@ commands:
   audit export -config FILE [-from T] [-to T] [-client ID] [-service ID] [-out FILE]
                                                               write records as JSON lines
   audit prune  -config FILE -before T -exported-up-to SEQ     remove verified, exported records
+  policy explain -config FILE --client ID --service ID [--method M] [--path P] [--purpose P]
+                                                              the decision for one call, and why
   version                 print the version
 `
 
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return keygen(args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(args[1:], stdout, stderr)
+	case "policy":
+		return policyCmd(args[1:], stdout, stderr)
 	case "hash-key":
 		return hashKey(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":

@@ -26,6 +26,16 @@ func TestRunCommands(t *testing.T) {
 		{[]string{"check"}, 2, "", []string{"-config FILE is required"}},
 		{[]string{"serve", "-config", bad}, 1, "", []string{"configuration refused", "registries[0].id"}},
 		{[]string{"frobnicate"}, 2, "", []string{"unknown command"}},
+		{[]string{"policy", "explain", "-config", "../../deploy/demo/govbus.yaml", "--client", "UA/GOV/00000004/benefits",
+			"--service", "UA/GOV/00000001/civil-registry/persons", "--path", "/persons/1000000001", "--purpose", "benefit-eligibility"},
+			0, "decision: allow\n", nil},
+		{[]string{"policy", "explain", "-config", "../../deploy/demo/govbus.yaml", "--client", "UA/GOV/00000004/benefits",
+			"--service", "UA/GOV/00000001/civil-registry/persons", "--path", "/persons/1000000001"},
+			0, "decision: deny\ncall: GET UA/GOV/00000001/civil-registry/persons/persons/1000000001 by UA/GOV/00000004/benefits\nwhy: rule benefits-reads-persons would allow it, but purpose missing", nil},
+		{[]string{"policy", "explain", "-config", "../../deploy/demo/govbus.yaml", "--client", "UA/GOV/00000004/benefits",
+			"--service", "UA/GOV/00000001/civil-registry/persons", "--method", "DELETE", "--path", "/persons/1", "--purpose", "benefit-eligibility"},
+			0, "decision: deny", nil},
+		{[]string{"policy", "explain", "-config", "../../deploy/demo/govbus.yaml"}, 2, "", []string{"required"}},
 		{nil, 2, "", []string{"usage"}},
 	} {
 		var out, errOut bytes.Buffer
