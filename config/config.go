@@ -305,6 +305,21 @@ type Rule struct {
 	Rate *RateLimit `yaml:"rate"`
 	// Quota caps the clients' calls per UTC day. Default: none.
 	Quota *Quota `yaml:"quota"`
+	// Condition is a CEL expression (https://cel.dev) that must be true for
+	// the rule to allow a call; false makes the rule not match, and an
+	// evaluation error denies the call. It is type-checked when the
+	// configuration is loaded. Variables: method, path, params (the path
+	// template parameters, e.g. params.id), headers (lower-case names),
+	// purpose, user_id, issue, client, service, now (a timestamp),
+	// represented_party and represented_party_class; see package policies.
+	// Examples:
+	//
+	//	condition: now.getHours("Europe/Kyiv") >= 9 && now.getHours("Europe/Kyiv") < 18
+	//	condition: params.id == represented_party
+	//	condition: headers["x-tenant"] == "kyiv" && user_id != ""
+	//
+	// Default: none.
+	Condition string `yaml:"condition"`
 }
 
 // RateLimit is a token bucket.

@@ -475,7 +475,7 @@ func contains(list []string, s string) bool {
 // PolicyRule converts a configured rule to the policy engine's form.
 func PolicyRule(r Rule) policies.Rule {
 	pr := policies.Rule{ID: r.ID, Clients: r.Clients, Services: r.Services, Methods: r.Methods,
-		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights, Fields: r.Fields}
+		Paths: r.Paths, Purposes: r.Purposes, Rights: r.Rights, Fields: r.Fields, Condition: r.Condition}
 	if r.Rate != nil {
 		pr.RatePerSecond, pr.Burst, pr.PerService = r.Rate.PerSecond, r.Rate.Burst, r.Rate.PerService
 	}

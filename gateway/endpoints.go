@@ -100,10 +100,22 @@ func (c chain) decide(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
 		_, sp := c.tracer.Start(ctx, "policy")
-		d := req.Snapshot.Policy.Decide(policies.Query{
+		q := policies.Query{
 			Client: req.ClientKey, Service: req.ServiceKey, Method: req.Method,
 			Path: req.Target.Path, Purpose: req.Purpose,
-		})
+			// What rule conditions may read besides.
+			UserID: req.UserID, Issue: req.Issue, Header: req.Header, Now: req.Received,
+		}
+		if req.Route != nil {
+			q.PathTemplates = req.Route.Paths
+		}
+		if req.Target.Kind == TargetSOAP { // repr:representedParty
+			if in, ok := ctx.Value(inboundKey{}).(*inbound); ok && in.soap != nil && in.soap.RepresentedParty != nil {
+				q.RepresentedParty = in.soap.RepresentedParty.MemberCode
+				q.RepresentedPartyClass = in.soap.RepresentedParty.MemberClass
+			}
+		}
+		d := req.Snapshot.Policy.Decide(q)
 		req.Decision = d
 		s := SummaryFrom(ctx)
 		s.Decision = d.Effect.String()

@@ -2,7 +2,9 @@ package policies
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
+	"time"
 )
 
 // benchWorld builds n rules shaped like a national deployment: 2,000 client
@@ -119,6 +121,98 @@ func BenchmarkDecideDeny(b *testing.B) {
 
 func BenchmarkCompile10000(b *testing.B) {
 	rules, groups := benchWorld(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(rules, groups); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchConditions are the conditions of benchWorldCondition, one per rule
+// in turn: office hours, the caller's own records, and a header.
+var benchConditions = []string{
+	`now.getHours("Europe/Kyiv") >= 8 && now.getHours("Europe/Kyiv") < 20 && ` +
+		`params.id == represented_party && headers["x-tenant"] == "kyiv"`,
+	`now.getDayOfWeek("Europe/Kyiv") in [1, 2, 3, 4, 5]`,
+	`params.id == represented_party`,
+	`headers["x-tenant"] == "kyiv"`,
+}
+
+// benchWorldCondition is benchWorld(n) with a condition on every rule.
+func benchWorldCondition(n int) ([]Rule, Groups) {
+	rules, groups := benchWorld(n)
+	for i := range rules {
+		rules[i].Condition = benchConditions[i%len(benchConditions)]
+	}
+	return rules, groups
+}
+
+// benchConditionQuery returns, for rules from benchWorldCondition, a query
+// that the rule near n/2 with purposes and the first condition allows: a
+// Wednesday at 11:00 in Kyiv, for party 1000000042's own record.
+func benchConditionQuery(b *testing.B, e *Engine, rules []Rule) Query {
+	b.Helper()
+	i := len(rules) / 2
+	for i%20 == 7 || i%20 == 13 || i%2 != 0 || i%len(benchConditions) != 0 {
+		i++
+	}
+	q := Query{
+		Client:           rules[i].Clients[0],
+		Service:          rules[i].Services[0],
+		Method:           "GET",
+		Path:             "/records/1000000042",
+		Purpose:          "statistics",
+		UserID:           "UA1234567890",
+		RepresentedParty: "1000000042",
+		Header: http.Header{
+			"Accept": {"application/json"}, "Content-Type": {"application/json"},
+			"X-Tenant": {"kyiv"}, "X-Request-Priority": {"normal"}, "Accept-Language": {"uk"},
+		},
+		Now:           time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC),
+		PathTemplates: []string{"/records", "/records/{id}", "/records/{id}/history"},
+	}
+	if got, want := e.Decide(q), (Decision{Effect: Allow, RuleID: rules[i].ID}); got != want {
+		b.Fatalf("Decide: got %+v, want %+v", got, want)
+	}
+	return q
+}
+
+func BenchmarkDecide10000Condition(b *testing.B) {
+	rules, groups := benchWorldCondition(10000)
+	e := mustCompile(b, rules, groups)
+	q := benchConditionQuery(b, e, rules)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Decide(q)
+	}
+}
+
+// BenchmarkCondition measures one rule with each kind of condition alone.
+func BenchmarkCondition(b *testing.B) {
+	for _, bb := range []struct{ name, cond string }{
+		{"office-hours", `now.getHours("Europe/Kyiv") >= 8 && now.getHours("Europe/Kyiv") < 20`},
+		{"own-records", `params.id == represented_party`},
+		{"header", `headers["x-tenant"] == "kyiv"`},
+		{"purpose-and-user", `purpose == "statistics" && user_id.startsWith("UA")`},
+		{"combined", benchConditions[0]},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			rules, groups := benchWorld(1)
+			rules[0].Condition = bb.cond
+			rules[0].Purposes = nil
+			e := mustCompile(b, rules, groups)
+			q := benchConditionQuery(b, e, rules)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Decide(q)
+			}
+		})
+	}
+}
+
+func BenchmarkCompile10000Condition(b *testing.B) {
+	rules, groups := benchWorldCondition(10000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Compile(rules, groups); err != nil {

@@ -10,14 +10,16 @@ import (
 // checks every rule and group and returns all problems together as a
 // Problems error (unique non-empty ids, at least one client, known groups,
 // well-formed service entries, methods and path globs, non-empty purposes
-// and rights, and that each rule grants something). The engine keeps
-// copies: later changes to rules or groups do not affect it.
+// and rights, conditions that compile to a bool, and that each rule grants
+// something). The engine keeps copies: later changes to rules or groups do
+// not affect it.
 func Compile(rules []Rule, groups Groups) (*Engine, error) {
 	probs := checkGroups(groups)
 	e := &Engine{clients: make(map[string]*clientIndex), rules: len(rules)}
 	firstUse := make(map[string]int, len(rules))
+	conds := make(conditionCache)
 	for i := range rules {
-		c := compileRule(i, &rules[i], groups)
+		c := compileRule(i, &rules[i], groups, conds)
 		if id := rules[i].ID; id != "" {
 			if first, dup := firstUse[id]; dup {
 				c.problems.add("id", -1, "duplicate rule id %q (first used by rules[%d])", id, first)
@@ -79,8 +81,9 @@ func (e *Engine) index(c *compiled) {
 	}
 }
 
-// compileRule validates src, the rule at index i, and compiles it.
-func compileRule(i int, src *Rule, groups Groups) *compiled {
+// compileRule validates src, the rule at index i, and compiles it, sharing
+// compiled conditions through conds.
+func compileRule(i int, src *Rule, groups Groups, conds conditionCache) *compiled {
 	c := &compiled{rule: &rule{id: src.ID, index: i}, problems: problemList{rule: i}}
 	p := &c.problems
 	if src.ID == "" {
@@ -166,6 +169,15 @@ func compileRule(i int, src *Rule, groups Groups) *compiled {
 		}
 		c.rights = appendNew(c.rights, right)
 	}
+	if src.Condition != "" {
+		if strings.TrimSpace(src.Condition) == "" {
+			p.add("condition", -1, "blank condition; leave it out for none")
+		} else if cond, err := conds.compile(src.Condition); err != nil {
+			p.add("condition", -1, "%v", err)
+		} else {
+			c.rule.cond = cond
+		}
+	}
 	if len(src.Services) == 0 {
 		if len(src.Rights) == 0 {
 			p.add("", -1, "grants nothing: no services and no rights")
@@ -178,6 +190,9 @@ func compileRule(i int, src *Rule, groups Groups) *compiled {
 		}
 		if len(src.Purposes) > 0 {
 			p.add("purposes", -1, "purposes without services")
+		}
+		if src.Condition != "" {
+			p.add("condition", -1, "condition without services")
 		}
 	}
 	return c

@@ -2,11 +2,12 @@
 // default deny, with rules taken from data-sharing agreements.
 //
 // A Rule names clients (directly or through groups), services (exactly or
-// every service of a subsystem), and optionally the methods, path globs and
-// purposes of use it allows, plus rights not tied to a service (such as
-// "tracker"). Compile validates the rules, reports every problem at once,
-// and indexes them by client and service, so that Decide costs the same with
-// ten rules or ten thousand and does not allocate.
+// every service of a subsystem), and optionally the methods, path globs,
+// purposes of use and a condition (a CEL expression over the request) it
+// allows, plus rights not tied to a service (such as "tracker"). Compile
+// validates the rules, reports every problem at once, and indexes them by
+// client and service, so that Decide costs the same with ten rules or ten
+// thousand and, unless it evaluates a condition, does not allocate.
 //
 // Identifiers are the canonical strings of the gateway (client
 // INSTANCE/CLASS/CODE/SUBSYSTEM, service INSTANCE/CLASS/CODE/SUBSYSTEM/CODE);
@@ -35,9 +36,59 @@
 // root "/" or a trailing slash), and "*", "{" and "}" may not appear inside
 // a literal segment.
 //
+// # Conditions
+//
+// Rule.Condition is an optional CEL expression (https://cel.dev) of type
+// bool, compiled and type-checked once by Compile. A rule allows a query
+// only when its condition holds; the variables are taken from the Query:
+//
+//	method             string     HTTP method ("GET")
+//	path               string     path after the service code, as received ("/" when empty)
+//	params             map(string, string)
+//	                              path parameters, percent-decoded: the "{name}" segments
+//	                              of the first of Query.PathTemplates fitting the path,
+//	                              overridden by those of the rule's matching glob
+//	headers            map(string, string)
+//	                              end-to-end request headers, names in lower case (lookups
+//	                              ignore case); repeated headers joined with ", "
+//	purpose            string     X-Road-Purpose ("" when absent)
+//	user_id            string     X-Road-Userid ("" when absent)
+//	issue              string     X-Road-Issue ("" when absent)
+//	client             string     calling subsystem, INSTANCE/CLASS/CODE/SUBSYSTEM
+//	service            string     INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE
+//	now                timestamp  when the request was received (Query.Now)
+//	represented_party  string     code of the party the client acts for ("" when none)
+//	represented_party_class
+//	                   string     that party's member class ("" when none or not given)
+//
+// The standard CEL library, optional values (params.?id.orValue("")) and
+// the string extensions (lowerAscii, split, ...) are available. The time
+// zone of a timestamp accessor is an IANA name or a UTC offset; a literal
+// one that does not exist is a compile error. Examples:
+//
+//	now.getDayOfWeek("Europe/Kyiv") in [1, 2, 3, 4, 5] &&
+//	  now.getHours("Europe/Kyiv") >= 9 && now.getHours("Europe/Kyiv") < 18
+//	params.id == represented_party
+//	headers["x-tenant"] == "kyiv" && user_id.startsWith("UA")
+//
+// A condition that is false makes its rule not match, so a later rule may
+// still allow; a condition whose evaluation fails (a missing map key, a
+// time zone that does not load) denies the query outright with
+// ReasonConditionError, because the rule might have allowed it with a
+// narrower grant (fields, rate) than any later rule. Reading a missing
+// parameter or header is such a failure (unless, as CEL's && and || do, a
+// false or true operand decides the result anyway): test it first ("id"
+// in params) or use an optional value. Decisions that evaluate no
+// condition still do not allocate.
+//
 // The package maps nothing to HTTP statuses: the gateway turns Deny into
 // Client.AccessDenied and PurposeRequired into Client.PurposeRequired.
 package policies
+
+import (
+	"net/http"
+	"time"
+)
 
 // Effect is the outcome of a decision. The zero value is Deny.
 type Effect uint8
@@ -76,22 +127,45 @@ const (
 	// ReasonPurposeNotAllowed is the reason of a PurposeRequired when the
 	// query's purpose is not among the rule's purposes.
 	ReasonPurposeNotAllowed = "purpose not allowed"
+	// ReasonConditionNotMet is the reason of a Deny when a rule would allow
+	// the query but for its condition, which is false.
+	ReasonConditionNotMet = "condition not met"
+	// ReasonConditionError is the reason of a Deny when evaluating a rule's
+	// condition failed (fail closed).
+	ReasonConditionError = "condition error"
 )
 
-// Query is one request to decide on.
+// Query is one request to decide on. The fields after Purpose are read
+// only by rule conditions, and only those that a condition uses.
 type Query struct {
 	Client  string // calling subsystem, INSTANCE/CLASS/CODE/SUBSYSTEM
 	Service string // INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE
 	Method  string // HTTP method, compared exactly (upper case)
 	Path    string // path after the service code, starting with "/"; "" means "/"
 	Purpose string // X-Road-Purpose; "" when absent
+
+	UserID string // X-Road-Userid; "" when absent
+	Issue  string // X-Road-Issue; "" when absent
+	// RepresentedParty is the code of the party the client acts for, and
+	// RepresentedPartyClass its member class; "" when none or not given.
+	RepresentedParty, RepresentedPartyClass string
+	// Header holds the request's end-to-end headers (canonical names).
+	Header http.Header
+	// Now is when the request was received; zero means the time of the
+	// first condition evaluated.
+	Now time.Time
+	// PathTemplates are the service's path templates ("/persons/{id}"),
+	// the source of the params variable.
+	PathTemplates []string
 }
 
 // Decision is the answer to a Query.
 type Decision struct {
 	Effect Effect
-	// RuleID is the id of the allowing rule, or for PurposeRequired the id of
-	// the rule that would allow but for the purpose; "" for Deny.
+	// RuleID is the id of the allowing rule; for PurposeRequired the id of
+	// the rule that would allow but for the purpose; for a Deny because of a
+	// condition the id of the rule whose condition was false or failed;
+	// otherwise "".
 	RuleID string
 	// Reason is one of the Reason constants for Deny and PurposeRequired,
 	// and "" for Allow.
@@ -104,6 +178,8 @@ type Grant struct {
 	Methods  []string // nil: any method the service declares
 	Paths    []string // path globs as written in the rule; nil: any path
 	Purposes []string // nil: no purpose required
+	// Condition is the rule's CEL condition; "" for none.
+	Condition string
 }
 
 // Engine is a compiled, indexed set of rules. It is immutable and safe for
@@ -129,32 +205,74 @@ func (e *Engine) Len() int {
 	return e.rules
 }
 
-// Decide decides on q. The first rule in file order that allows q wins;
-// failing that, the first rule that would allow q but for its purpose gives
-// PurposeRequired; failing that, q is denied. Decide does not allocate.
+// Decide decides on q. The first rule in file order that allows q wins
+// (its method, path, purpose and condition all match); failing that, the
+// first rule that would allow q but for its purpose gives PurposeRequired;
+// failing that, q is denied, with ReasonConditionNotMet when a rule would
+// allow q but for its false condition. A condition that fails to evaluate
+// on a rule whose purpose matches denies q at once (ReasonConditionError).
+// Decide allocates only when it evaluates a condition.
 func (e *Engine) Decide(q Query) Decision {
 	exact, wild := e.candidates(q.Client, q.Service)
-	var wouldAllow *rule
+	var wouldAllow, unmet, failed *rule
+	var ev *evaluation // taken on the first condition evaluated
 	for i, j := 0, 0; i < len(exact) || j < len(wild); {
 		r := nextInOrder(exact, wild, &i, &j)
 		if !r.allowsMethod(q.Method) || !r.allowsPath(q.Path) {
 			continue
 		}
-		if r.allowsPurpose(q.Purpose) {
+		purposeOK := r.allowsPurpose(q.Purpose)
+		if r.cond != nil {
+			if !purposeOK && wouldAllow != nil {
+				continue // it can change nothing
+			}
+			if ev == nil {
+				ev = newEvaluation(&q)
+			}
+			ev.rule = r
+			holds, err := r.cond.eval(ev)
+			switch {
+			case err != nil && purposeOK:
+				ev.release()
+				return Decision{Effect: Deny, RuleID: r.id, Reason: ReasonConditionError}
+			case err != nil:
+				if failed == nil {
+					failed = r
+				}
+				continue
+			case !holds:
+				if unmet == nil {
+					unmet = r
+				}
+				continue
+			}
+		}
+		if purposeOK {
+			if ev != nil {
+				ev.release()
+			}
 			return Decision{Effect: Allow, RuleID: r.id}
 		}
 		if wouldAllow == nil {
 			wouldAllow = r
 		}
 	}
-	if wouldAllow == nil {
-		return Decision{Effect: Deny, Reason: ReasonNoRule}
+	if ev != nil {
+		ev.release()
 	}
-	reason := ReasonPurposeNotAllowed
-	if q.Purpose == "" {
-		reason = ReasonPurposeMissing
+	switch {
+	case wouldAllow != nil:
+		reason := ReasonPurposeNotAllowed
+		if q.Purpose == "" {
+			reason = ReasonPurposeMissing
+		}
+		return Decision{Effect: PurposeRequired, RuleID: wouldAllow.id, Reason: reason}
+	case failed != nil:
+		return Decision{Effect: Deny, RuleID: failed.id, Reason: ReasonConditionError}
+	case unmet != nil:
+		return Decision{Effect: Deny, RuleID: unmet.id, Reason: ReasonConditionNotMet}
 	}
-	return Decision{Effect: PurposeRequired, RuleID: wouldAllow.id, Reason: reason}
+	return Decision{Effect: Deny, Reason: ReasonNoRule}
 }
 
 // HasRight reports whether a rule grants right to client, and the id of the

@@ -16,6 +16,11 @@ const (
 	company  = "UA/GOV/00000002/business-registry/companies"
 )
 
+// qry is a query with the fields that rules without conditions read.
+func qry(client, service, method, path, purpose string) Query {
+	return Query{Client: client, Service: service, Method: method, Path: path, Purpose: purpose}
+}
+
 // mustCompile compiles rules and groups or fails the test.
 func mustCompile(t testing.TB, rules []Rule, groups Groups) *Engine {
 	t.Helper()
@@ -48,28 +53,28 @@ func TestDecide(t *testing.T) {
 		q    Query
 		want Decision
 	}{
-		{"exact allow", Query{eservice, persons, "GET", "/persons/1000000042", "service-delivery"}, allow("eservice-persons")},
-		{"unknown client", Query{"UA/GOV/99999999/nobody", persons, "GET", "/persons/1", "service-delivery"}, deny},
-		{"unknown service", Query{eservice, births, "GET", "/persons/1", "service-delivery"}, deny},
-		{"method mismatch", Query{eservice, persons, "POST", "/persons/1", "service-delivery"}, deny},
-		{"method is case-sensitive", Query{eservice, persons, "get", "/persons/1", "service-delivery"}, deny},
-		{"path mismatch", Query{eservice, persons, "GET", "/persons/1/x", "service-delivery"}, deny},
-		{"path mismatch beats purpose", Query{eservice, persons, "GET", "/persons", ""}, deny},
-		{"purpose missing", Query{eservice, persons, "GET", "/persons/1", ""},
+		{"exact allow", qry(eservice, persons, "GET", "/persons/1000000042", "service-delivery"), allow("eservice-persons")},
+		{"unknown client", qry("UA/GOV/99999999/nobody", persons, "GET", "/persons/1", "service-delivery"), deny},
+		{"unknown service", qry(eservice, births, "GET", "/persons/1", "service-delivery"), deny},
+		{"method mismatch", qry(eservice, persons, "POST", "/persons/1", "service-delivery"), deny},
+		{"method is case-sensitive", qry(eservice, persons, "get", "/persons/1", "service-delivery"), deny},
+		{"path mismatch", qry(eservice, persons, "GET", "/persons/1/x", "service-delivery"), deny},
+		{"path mismatch beats purpose", qry(eservice, persons, "GET", "/persons", ""), deny},
+		{"purpose missing", qry(eservice, persons, "GET", "/persons/1", ""),
 			Decision{Effect: PurposeRequired, RuleID: "eservice-persons", Reason: ReasonPurposeMissing}},
-		{"purpose wrong", Query{eservice, persons, "GET", "/persons/1", "benefit-eligibility"},
+		{"purpose wrong", qry(eservice, persons, "GET", "/persons/1", "benefit-eligibility"),
 			Decision{Effect: PurposeRequired, RuleID: "eservice-persons", Reason: ReasonPurposeNotAllowed}},
-		{"other client's purpose", Query{benefits, persons, "GET", "/persons/1", "benefit-eligibility"}, allow("benefits-persons")},
-		{"group member, wildcard", Query{"UA/GOV/00000011/health", births, "HEAD", "/anything/at/all", ""}, allow("ministries-civil")},
-		{"group member, other method", Query{"UA/GOV/00000010/finance", persons, "DELETE", "/persons/1", ""}, deny},
-		{"wildcard is per subsystem", Query{"UA/GOV/00000010/finance", company, "GET", "/", ""}, deny},
-		{"wildcard needs a service code", Query{"UA/GOV/00000010/finance", "UA/GOV/00000001/civil-registry", "GET", "/", ""}, deny},
-		{"group name is not a client", Query{"group:ministries", births, "GET", "/", ""}, deny},
-		{"any method, root path", Query{eservice, company, "DELETE", "/", ""}, allow("eservice-companies")},
-		{"any method, empty path is root", Query{eservice, company, "PUT", "", ""}, allow("eservice-companies")},
-		{"second glob", Query{eservice, company, "GET", "/companies/10000001/owners", ""}, allow("eservice-companies")},
-		{"no glob matches", Query{eservice, company, "GET", "/other", ""}, deny},
-		{"rights grant no service", Query{portal, persons, "GET", "/persons/1", ""}, deny},
+		{"other client's purpose", qry(benefits, persons, "GET", "/persons/1", "benefit-eligibility"), allow("benefits-persons")},
+		{"group member, wildcard", qry("UA/GOV/00000011/health", births, "HEAD", "/anything/at/all", ""), allow("ministries-civil")},
+		{"group member, other method", qry("UA/GOV/00000010/finance", persons, "DELETE", "/persons/1", ""), deny},
+		{"wildcard is per subsystem", qry("UA/GOV/00000010/finance", company, "GET", "/", ""), deny},
+		{"wildcard needs a service code", qry("UA/GOV/00000010/finance", "UA/GOV/00000001/civil-registry", "GET", "/", ""), deny},
+		{"group name is not a client", qry("group:ministries", births, "GET", "/", ""), deny},
+		{"any method, root path", qry(eservice, company, "DELETE", "/", ""), allow("eservice-companies")},
+		{"any method, empty path is root", qry(eservice, company, "PUT", "", ""), allow("eservice-companies")},
+		{"second glob", qry(eservice, company, "GET", "/companies/10000001/owners", ""), allow("eservice-companies")},
+		{"no glob matches", qry(eservice, company, "GET", "/other", ""), deny},
+		{"rights grant no service", qry(portal, persons, "GET", "/persons/1", ""), deny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +87,7 @@ func TestDecide(t *testing.T) {
 
 func TestDecideDefaultDeny(t *testing.T) {
 	want := Decision{Effect: Deny, Reason: ReasonNoRule}
-	q := Query{eservice, persons, "GET", "/persons/1", "service-delivery"}
+	q := qry(eservice, persons, "GET", "/persons/1", "service-delivery")
 	for name, e := range map[string]*Engine{"empty": mustCompile(t, nil, nil), "nil": nil} {
 		if got := e.Decide(q); got != want {
 			t.Errorf("%s engine: got %+v, want %+v", name, got, want)
@@ -231,11 +236,11 @@ func TestDecideDoesNotAllocate(t *testing.T) {
 			Methods: []string{"GET"}, Paths: []string{"/persons/**/address"}},
 	}, nil)
 	queries := []Query{
-		{eservice, persons, "GET", "/persons/1000000042", "service-delivery"}, // allow, exact
-		{eservice, persons, "GET", "/persons/1/2/address", ""},                // allow, wildcard
-		{eservice, persons, "GET", "/persons/1", ""},                          // purpose required
-		{eservice, persons, "POST", "/persons/1", "service-delivery"},         // deny, known pair
-		{benefits, persons, "GET", "/persons/1", ""},                          // deny, unknown client
+		qry(eservice, persons, "GET", "/persons/1000000042", "service-delivery"), // allow, exact
+		qry(eservice, persons, "GET", "/persons/1/2/address", ""),                // allow, wildcard
+		qry(eservice, persons, "GET", "/persons/1", ""),                          // purpose required
+		qry(eservice, persons, "POST", "/persons/1", "service-delivery"),         // deny, known pair
+		qry(benefits, persons, "GET", "/persons/1", ""),                          // deny, unknown client
 	}
 	for _, q := range queries {
 		allocs := testing.AllocsPerRun(100, func() { e.Decide(q) })

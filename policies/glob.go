@@ -3,6 +3,7 @@ package policies
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -22,6 +23,7 @@ const (
 type segment struct {
 	kind segKind
 	lit  string // for segLiteral
+	name string // for segStar written "{name}": the parameter's name
 }
 
 // glob is a compiled path glob.
@@ -50,7 +52,7 @@ func compileGlob(src string) (glob, error) {
 		case p == "*":
 			segs = append(segs, segment{kind: segStar})
 		case len(p) > 2 && p[0] == '{' && p[len(p)-1] == '}' && !strings.ContainsAny(p[1:len(p)-1], "{}*"):
-			segs = append(segs, segment{kind: segStar})
+			segs = append(segs, segment{kind: segStar, name: p[1 : len(p)-1]})
 		case p == "" && i != len(parts)-1:
 			return glob{}, fmt.Errorf("path glob %q has an empty segment", src)
 		case strings.ContainsAny(p, "*{}"):
@@ -111,4 +113,58 @@ func (g *glob) match(path string) bool {
 		gi++
 	}
 	return gi == len(g.segs)
+}
+
+// eachCapture calls fn with the name and the percent-decoded value of
+// each "{name}" segment of the glob in path, which the glob must match.
+// Segments before the first "**" and after the last one sit at a fixed
+// place and are captured; a "{name}" between two "**" is not. A value that
+// does not decode is left out, so that a condition reading it fails rather
+// than compare raw text. It allocates only to decode a value.
+func (g *glob) eachCapture(path string, fn func(name, value string)) {
+	if path == "" {
+		path = "/"
+	}
+	rest := path[1:]
+	n := strings.Count(rest, "/") + 1 // path segments
+	first, last := len(g.segs), -1    // first and last "**"
+	for i := range g.segs {
+		if g.segs[i].kind == segAny {
+			first = min(first, i)
+			last = i
+		}
+	}
+	for i := range g.segs {
+		s := &g.segs[i]
+		if s.name == "" {
+			continue
+		}
+		var k int
+		switch {
+		case i < first:
+			k = i
+		case i > last:
+			k = n - (len(g.segs) - i)
+		default:
+			continue
+		}
+		if k < 0 || k >= n {
+			continue
+		}
+		if v, err := url.PathUnescape(segmentAt(rest, k)); err == nil {
+			fn(s.name, v)
+		}
+	}
+}
+
+// segmentAt returns segment k (from 0) of rest, a path without its leading
+// "/"; rest must have more than k segments.
+func segmentAt(rest string, k int) string {
+	for ; k > 0; k-- {
+		rest = rest[strings.IndexByte(rest, '/')+1:]
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
 }

@@ -17,8 +17,8 @@ type Problem struct {
 	// Group is the group's name, for a problem in Groups.
 	Group string
 	// Field is the Rule field at fault in lower case ("id", "clients",
-	// "services", "methods", "paths", "purposes", "rights"), or "" for the
-	// rule as a whole and for a problem in Groups.
+	// "services", "methods", "paths", "purposes", "rights", "condition"),
+	// or "" for the rule as a whole and for a problem in Groups.
 	Field string
 	// Item is the index within Field of the value at fault, or -1 when the
 	// problem is about the field or rule as a whole.

@@ -41,6 +41,12 @@ type Rule struct {
 	// Rights are rights granted to the clients that are not tied to a
 	// service, such as "tracker". A rule may have only Clients and Rights.
 	Rights []string
+	// Condition, when set, is a CEL expression of type bool over the
+	// request that must hold for the rule to allow it, such as
+	// `now.getHours("Europe/Kyiv") >= 9 && now.getHours("Europe/Kyiv") < 18`
+	// or `params.id == represented_party`. The variables are listed in the
+	// package comment. Compile type-checks it; "" means no condition.
+	Condition string
 }
 
 // Groups maps a group name (without the "group:" prefix) to the client ids
@@ -50,10 +56,11 @@ type Groups map[string][]string
 // rule is the compiled form of a Rule that grants services.
 type rule struct {
 	id       string
-	index    int      // position in the slice given to Compile
-	methods  []string // nil: any
-	paths    []glob   // nil: any
-	purposes []string // nil: none required
+	index    int        // position in the slice given to Compile
+	methods  []string   // nil: any
+	paths    []glob     // nil: any
+	purposes []string   // nil: none required
+	cond     *condition // nil: none
 }
 
 // allowsMethod reports whether the rule allows method.
@@ -82,6 +89,17 @@ func (r *rule) allowsPath(path string) bool {
 	return false
 }
 
+// matchingGlob returns the first of the rule's globs that matches path, or
+// nil when the rule has none.
+func (r *rule) matchingGlob(path string) *glob {
+	for i := range r.paths {
+		if r.paths[i].match(path) {
+			return &r.paths[i]
+		}
+	}
+	return nil
+}
+
 // allowsPurpose reports whether the rule allows purpose.
 func (r *rule) allowsPurpose(purpose string) bool {
 	if r.purposes == nil {
@@ -101,6 +119,9 @@ func (r *rule) grant() Grant {
 		RuleID:   r.id,
 		Methods:  slices.Clone(r.methods),
 		Purposes: slices.Clone(r.purposes),
+	}
+	if r.cond != nil {
+		g.Condition = r.cond.src
 	}
 	if r.paths != nil {
 		g.Paths = make([]string, len(r.paths))
