@@ -105,15 +105,10 @@ func (c chain) decide(next endpoint.Endpoint) endpoint.Endpoint {
 			Path: req.Target.Path, Purpose: req.Purpose,
 			// What rule conditions may read besides.
 			UserID: req.UserID, Issue: req.Issue, Header: req.Header, Now: req.Received,
+			RepresentedParty: req.RepresentedParty, RepresentedPartyClass: req.RepresentedPartyClass,
 		}
 		if req.Route != nil {
 			q.PathTemplates = req.Route.Paths
-		}
-		if req.Target.Kind == TargetSOAP { // repr:representedParty
-			if in, ok := ctx.Value(inboundKey{}).(*inbound); ok && in.soap != nil && in.soap.RepresentedParty != nil {
-				q.RepresentedParty = in.soap.RepresentedParty.MemberCode
-				q.RepresentedPartyClass = in.soap.RepresentedParty.MemberClass
-			}
 		}
 		d := req.Snapshot.Policy.Decide(q)
 		req.Decision = d

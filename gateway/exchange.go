@@ -37,8 +37,12 @@ type Request struct {
 	BodyBytes     []byte
 	UserID        string
 	Issue         string
-	Purpose       string
-	Credential    Credential
+	// RepresentedParty and RepresentedPartyClass name the party the client
+	// acts for (X-Road-Represented-Party: CLASS/CODE, or SOAP's
+	// repr:representedParty); "" when none.
+	RepresentedParty, RepresentedPartyClass string
+	Purpose                                 string
+	Credential                              Credential
 	// Host is the Host the consumer addressed (metaservices use it to point
 	// descriptions at govbus).
 	Host string

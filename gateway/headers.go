@@ -17,6 +17,7 @@ const (
 	HeaderPurpose     = "X-Road-Purpose"
 	HeaderRequestHash = "X-Road-Request-Hash"
 	HeaderError       = "X-Road-Error"
+	HeaderRepresented = "X-Road-Represented-Party"
 )
 
 // clientHeaders are the header names that may carry the client id.
@@ -119,7 +120,7 @@ var defaultAccept = []string{"application/json"}
 func outboundHeader(req *Request) http.Header {
 	h := req.Header
 	// One backing array for every value set here: one allocation, not ten.
-	vals := make([]string, 0, 10)
+	vals := make([]string, 0, 11)
 	set := func(name, v string) {
 		if v != "" {
 			vals = append(vals, v)
@@ -133,6 +134,9 @@ func outboundHeader(req *Request) http.Header {
 	set(HeaderUserID, req.UserID)
 	set(HeaderIssue, req.Issue)
 	set(HeaderPurpose, req.Purpose)
+	if req.RepresentedParty != "" {
+		set(HeaderRepresented, strings.TrimPrefix(req.RepresentedPartyClass+"/"+req.RepresentedParty, "/"))
+	}
 	set("X-Forwarded-For", req.RemoteIP)
 	if _, ok := h["Accept"]; !ok {
 		h["Accept"] = defaultAccept

@@ -69,6 +69,9 @@ func (h *Handler) decodeSOAP(ctx context.Context, r *http.Request) (any, error) 
 	if req.MessageID == "" {
 		req.MessageID = h.opts.NewID()
 	}
+	if p := env.RepresentedParty; p != nil {
+		req.RepresentedParty, req.RepresentedPartyClass = oneLine(p.MemberCode), oneLine(p.MemberClass)
+	}
 	if req.Purpose, err = single(r.Header, HeaderPurpose); err != nil {
 		return nil, err
 	}

@@ -190,6 +190,20 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 	if req.MessageID == "" {
 		req.MessageID = h.opts.NewID()
 	}
+	party, err := single(r.Header, HeaderRepresented)
+	if err != nil {
+		return nil, err
+	}
+	if party != "" {
+		class, code, ok := strings.Cut(party, "/")
+		if !ok {
+			class, code = "", party
+		}
+		if (class != "" && !validPart(class)) || !validPart(code) {
+			return nil, Errorf(CodeBadRequest, "X-Road-Represented-Party must be CLASS/CODE")
+		}
+		req.RepresentedPartyClass, req.RepresentedParty = class, code
+	}
 	sum := SummaryFrom(ctx)
 	sum.MessageID, sum.RequestID = req.MessageID, req.RequestID
 	h.credentials(r, req)
