@@ -20,6 +20,9 @@ type Config struct {
 	Tracing Tracing `yaml:"tracing"`
 	// MessageLog configures the tamper-evident message log.
 	MessageLog MessageLog `yaml:"message_log"`
+	// WatchConfig reloads the configuration when its file changes (checked
+	// every second), besides SIGHUP and POST /admin/reload. Default false.
+	WatchConfig bool `yaml:"watch_config"`
 
 	// Dir is the directory of the file; relative file names resolve there.
 	Dir string `yaml:"-"`

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -250,6 +251,11 @@ func serve(args []string, stderr io.Writer) int {
 	up.Store(true)
 	logger.Info("govbus started", slog.String("node", cfg.Node), slog.String("version", version), slog.String("config_version", snap.Version))
 
+	if cfg.WatchConfig {
+		stopWatch := watchFile(*path, func() { _ = reload() }, logger)
+		defer stopWatch()
+	}
+
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
@@ -368,6 +374,38 @@ func serverTLS(cfg *config.Config, t *config.TLSListener) (*tls.Config, error) {
 		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
 	}, nil
+}
+
+// watchFile calls changed when the file's size or modification time
+// changes (checked every second); the reload it triggers refuses an
+// invalid file like any other.
+func watchFile(path string, changed func(), logger *slog.Logger) (stop func()) {
+	stamp := func() string {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return ""
+		}
+		return fi.ModTime().String() + "/" + strconv.FormatInt(fi.Size(), 10)
+	}
+	done := make(chan struct{})
+	go func() {
+		last := stamp()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if now := stamp(); now != last && now != "" {
+					last = now
+					logger.Info("configuration file changed; reloading", slog.String("path", path))
+					changed()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // watchMessageLog publishes each new signed head in the log and probes the
