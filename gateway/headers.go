@@ -154,3 +154,18 @@ func responseHeader(dst, src http.Header) {
 		dst[name] = v
 	}
 }
+
+// RedactQuery keeps a query's parameter names and replaces every value with
+// REDACTED, for spans and logs (values may be personal data).
+func RedactQuery(q string) string {
+	var b strings.Builder
+	for i, kv := range strings.Split(q, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		b.WriteString(k)
+		b.WriteString("=REDACTED")
+	}
+	return b.String()
+}

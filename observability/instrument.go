@@ -143,7 +143,7 @@ func endServerSpan(sp trace.Span, r *http.Request, s *gateway.Summary) {
 		attribute.String("network.protocol.version", strings.TrimPrefix(r.Proto, "HTTP/")),
 	}
 	if i := strings.IndexByte(r.RequestURI, '?'); i >= 0 && i+1 < len(r.RequestURI) {
-		attrs = append(attrs, attribute.String("url.query", redactQuery(r.RequestURI[i+1:])))
+		attrs = append(attrs, attribute.String("url.query", gateway.RedactQuery(r.RequestURI[i+1:])))
 	}
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if host, port, err := net.SplitHostPort(la.String()); err == nil {
@@ -181,21 +181,6 @@ func endServerSpan(sp trace.Span, r *http.Request, s *gateway.Summary) {
 	if s.Status >= 500 {
 		sp.SetStatus(codes.Error, errType)
 	}
-}
-
-// redactQuery keeps a query's parameter names and replaces every value
-// with REDACTED.
-func redactQuery(q string) string {
-	var b strings.Builder
-	for i, kv := range strings.Split(q, "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		k, _, _ := strings.Cut(kv, "=")
-		b.WriteString(k)
-		b.WriteString("=REDACTED")
-	}
-	return b.String()
 }
 
 // record keeps the exchange's operational monitoring record.

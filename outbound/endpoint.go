@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govbus/govbus/gateway"
 )
 
 // errBreakerRefused marks an attempt that an endpoint's breaker refused
@@ -181,7 +183,7 @@ func (ep *endpoint) spanAttributes(r *http.Request, resend int) []attribute.KeyV
 	st := r.Context().Value(callKey{}).(*call)
 	full := ep.url.Scheme + "://" + ep.url.Host + ep.basePath + st.pathTemplate
 	if st.rawQuery != "" {
-		full += "?" + redactQuery(st.rawQuery)
+		full += "?" + gateway.RedactQuery(st.rawQuery)
 	}
 	attrs := []attribute.KeyValue{
 		attribute.String("http.request.method", r.Method),
@@ -224,21 +226,6 @@ func errorType(ctx context.Context, err error) string {
 		return "connection_refused"
 	}
 	return "transport_error"
-}
-
-// redactQuery keeps a query's parameter names and replaces every value
-// with REDACTED.
-func redactQuery(q string) string {
-	var b strings.Builder
-	for i, kv := range strings.Split(q, "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		k, _, _ := strings.Cut(kv, "=")
-		b.WriteString(k)
-		b.WriteString("=REDACTED")
-	}
-	return b.String()
 }
 
 // attempt is one round trip on the registry's transport.
