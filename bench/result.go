@@ -172,7 +172,7 @@ func ParseRatios(s string) ([]Ratio, error) {
 // whose two scenarios are both present, the ratio of their medians of
 // req/s. It returns the failed rounds.
 func WriteTable(w io.Writer, results []Result, ratios ...Ratio) (failed []Result, err error) {
-	const row = "%-13s %6s %9s %9s %9s %7s %8s\n"
+	const row = "%-16s %6s %9s %9s %9s %7s %8s\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, row, "scenario", "round", "req/s", "p50", "p99", "errors", "gen cpu")
 	var bound []string

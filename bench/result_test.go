@@ -54,8 +54,8 @@ func TestResultsRoundTripAndTable(t *testing.T) {
 	table := out.String()
 	for _, want := range []string{
 		"scenario", "req/s", "p50", "p99", "errors",
-		"direct        median     31000    1.00ms    4.00ms       0",
-		"govbus        median      9000    6.00ms   15.00ms       0",
+		"direct           median     31000    1.00ms    4.00ms       0",
+		"govbus           median      9000    6.00ms   15.00ms       0",
 		"ratio govbus/direct req/s (median of 3 rounds): 0.29",
 	} {
 		if !strings.Contains(table, want) || strings.Contains(table, "note:") {
@@ -78,7 +78,7 @@ func TestWriteTableReportsFailures(t *testing.T) {
 	if len(failed) != 2 || failed[0].Round != 1 || failed[1].Round != 2 {
 		t.Errorf("failed = %+v", failed)
 	}
-	for _, want := range []string{"govbus        median", "97%", "40%", "note: the generator used 90% or more of its CPU in round(s) direct 1:"} {
+	for _, want := range []string{"govbus           median", "97%", "40%", "note: the generator used 90% or more of its CPU in round(s) direct 1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
@@ -110,12 +110,12 @@ func TestWriteTableThreeScenarios(t *testing.T) {
 	}
 	table := out.String()
 	want := []string{
-		"direct             1     30000",
-		"proxy              1      9500",
-		"govbus             3      8000",
-		"direct        median     31000    1.00ms    4.00ms       0\n" +
-			"proxy         median     10000    2.00ms    4.00ms       0\n" +
-			"govbus        median      9000    3.00ms    4.00ms       0\n" +
+		"direct                1     30000",
+		"proxy                 1      9500",
+		"govbus                3      8000",
+		"direct           median     31000    1.00ms    4.00ms       0\n" +
+			"proxy            median     10000    2.00ms    4.00ms       0\n" +
+			"govbus           median      9000    3.00ms    4.00ms       0\n" +
 			"ratio govbus/direct req/s (median of 3 rounds): 0.29\n" +
 			"ratio proxy/direct req/s (median of 3 rounds): 0.32\n" +
 			"ratio govbus/proxy req/s (median of 3 rounds): 0.90\n",

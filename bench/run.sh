@@ -110,6 +110,8 @@ GOVBUS_URL="http://$CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
 # The same registry behind a second registry entry with breakers and retries
 # off (added to the bench config below).
 GOVBUS_PLAIN_URL="http://$CONSUMER_ADDR/r1/UA/GOV/00000001/civil-plain/persons$PERSON_PATH"
+# The demo pipeline with the benefits rule's field list (bench-minimised).
+GOVBUS_MIN_URL="http://$CONSUMER_ADDR/r1/UA/GOV/00000001/civil-min/persons$PERSON_PATH"
 # The govbus call through the traced govbus.
 GOVBUS_TRACED_URL="http://$TRACED_CONSUMER_ADDR/r1/$SERVICE$PERSON_PATH"
 # The govbus call through the govbus without message log.
@@ -250,6 +252,7 @@ echo "load:       $CONNS connections, $ROUNDS rounds per scenario, $WARMUP warm-
 echo "scenarios:  direct  GET $DIRECT_URL"
 echo "            proxy   GET $PROXY_URL (bare httputil.ReverseProxy)"
 echo "            govbus-plain  GET $GOVBUS_PLAIN_URL (breakers and retries off)"
+echo "            govbus-minimised  GET $GOVBUS_MIN_URL (the demo pipeline plus data minimisation to 3 fields)"
 echo "            govbus-nolog  GET $GOVBUS_NOLOG_URL (the demo pipeline in a third govbus,"
 echo "                    message_log: {disabled: true}; tracing off)"
 echo "            govbus  GET $GOVBUS_URL (the demo pipeline: breakers, retries, purpose rule,"
@@ -329,11 +332,24 @@ trap 'exit 143' TERM
 				print "    breaker: {disabled: true}"
 				print "    services:"
 				print "      - code: persons"
+				# The demo pipeline with the benefits rule data
+				# minimisation, without its 10/s rate limit: the
+				# "govbus-minimised" scenario.
+				print "  - id: UA/GOV/00000001/civil-min"
+				print "    endpoints: [http://" reg "]"
+				print "    services:"
+				print "      - code: persons"
+				print "        paths: [\"/persons/{id}\"]"
 			}
 			/^rules:/ {
 				print "  - id: bench-plain"
 				print "    clients: [UA/GOV/00000003/eservice]"
 				print "    services: [UA/GOV/00000001/civil-plain/persons]"
+				print "  - id: bench-minimised"
+				print "    clients: [UA/GOV/00000003/eservice]"
+				print "    services: [UA/GOV/00000001/civil-min/persons]"
+				print "    purposes: [service-delivery]"
+				print "    fields: [id, birth_date, marital_status]"
 			}'
 } >"$CONFIG"
 if leftover=$(grep -nE '(127\.0\.0\.1|localhost|0\.0\.0\.0):(8080|9464|9465|9101|9102)\b' "$CONFIG"); then
@@ -576,6 +592,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	run_round direct "$r" "$DIRECT_URL"
 	run_round proxy "$r" "$PROXY_URL"
 	run_round govbus-plain "$r" "$GOVBUS_PLAIN_URL" "${GOVBUS_HEADERS[@]}"
+	run_round govbus-minimised "$r" "$GOVBUS_MIN_URL" "${GOVBUS_HEADERS[@]}"
 	run_round govbus-nolog "$r" "$GOVBUS_NOLOG_URL" "${GOVBUS_HEADERS[@]}"
 	run_round govbus "$r" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
 	if ((TRACED)); then
@@ -597,7 +614,7 @@ done
 echo
 table_rc=0
 bin/benchload table -in "$RESULTS" \
-	-ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain,govbus/govbus-nolog,govbus-traced/govbus,soap-govbus/soap-direct,rest-to-soap/soap-direct ||
+	-ratio govbus/direct,proxy/direct,govbus/proxy,govbus/govbus-plain,govbus/govbus-nolog,govbus-minimised/govbus,govbus-traced/govbus,soap-govbus/soap-direct,rest-to-soap/soap-direct ||
 	table_rc=$?
 if ((TRACED)); then
 	# Jaeger shares the generator's CPU: what it took, in the traced rounds
