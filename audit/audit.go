@@ -168,11 +168,11 @@ type Store interface {
 	BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error)
 	// ByTime returns up to q.Limit of the records that match q and sort
 	// after q.After, in (Time, Node, Seq) order (for one node: Time, then
-	// Seq), reading the (node, time_us, seq, kind, request_id) index: over
-	// every node, one read per node. Paging with After set to the last record's Cursor is exact: a
-	// walk returns every matching record stored when it started exactly
-	// once (unless pruned meanwhile); a record stored during the walk is
-	// returned when it sorts after the walk's cursor. It fails when
+	// Seq), reading the (node, time_us, seq) index: over every node, one
+	// read per node. Paging with After set to the last record's Cursor is
+	// exact: a walk returns every matching record stored when it started
+	// exactly once (unless pruned meanwhile); a record stored during the
+	// walk is returned when it sorts after the walk's cursor. It fails when
 	// q.Limit is not positive or q names more than MaxRequestIDs request
 	// ids.
 	ByTime(ctx context.Context, q TimeQuery) ([]Record, error)

@@ -19,7 +19,7 @@ import (
 
 // v1Schema is the records table as the first version of the schema made
 // it: without sent_at_us, received_at_us and attempts, and without the
-// (node, time_us, seq, kind, request_id) index. BLOB is replaced
+// records_node_time index. BLOB is replaced
 // for PostgreSQL.
 const v1Schema = `
 CREATE TABLE records (
@@ -160,17 +160,17 @@ func TestSQLiteUpgradesAVersion1Database(t *testing.T) {
 			}
 			out = append(out, fmt.Sprint(name, " ", typ, " ", notNull, " ", def))
 		}
-		idx, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name`)
+		idx, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer idx.Close()
 		for idx.Next() {
-			var name string
-			if err := idx.Scan(&name); err != nil {
+			var name, def string
+			if err := idx.Scan(&name, &def); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, "index "+name)
+			out = append(out, "index "+name+": "+def)
 		}
 		return strings.Join(out, "\n")
 	}
@@ -236,10 +236,215 @@ func TestPostgresUpgradesAVersion1Database(t *testing.T) {
 	if want := []string{"records_node_time", "records_pkey", "records_subject_time"}; !reflect.DeepEqual(idx, want) {
 		t.Fatalf("indexes of the upgraded table: %q, want %q", idx, want)
 	}
+	checkPostgresIndexes(t, pool)
 	s, err := audit.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	checkMigrated(t, s, signer, old)
+}
+
+// staleIndexes recreate the records table's indexes as the stores made them
+// before records_subject_time became partial and records_node_time lost
+// kind and request_id.
+var staleIndexes = []string{
+	`DROP INDEX records_subject_time`,
+	`CREATE INDEX records_subject_time ON records (subject_hash, time_us)`,
+	`DROP INDEX records_node_time`,
+	`CREATE INDEX records_node_time ON records (node, time_us, seq, kind, request_id)`,
+}
+
+// subjectChain stores, through store, records 1..n of node "ee-test", the
+// even ones of subject, the odd ones of none, and returns them.
+func subjectChain(t *testing.T, store audit.Store, subject string, n int) []audit.Record {
+	t.Helper()
+	var recs []audit.Record
+	prev := ""
+	for i := 1; i <= n; i++ {
+		r := *request(i)
+		r.ID, r.Node, r.Time = fmt.Sprint("s-", i), "ee-test", testTime.Add(time.Duration(i)*time.Second)
+		r.RequestID = fmt.Sprint("req-", (i+1)/2)
+		if i%2 == 0 {
+			r.Kind, r.Status, r.SubjectHash = audit.KindResponse, 200, subject
+		}
+		r.Link(int64(i), prev)
+		prev = r.Hash
+		recs = append(recs, r)
+	}
+	if err := store.Append(context.Background(), recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// checkQueries checks that store finds the records of subjectChain by
+// subject and by time.
+func checkQueries(t *testing.T, store audit.Store, subject string, recs []audit.Record) {
+	t.Helper()
+	ctx := context.Background()
+	var answers []audit.Record
+	for _, r := range recs {
+		if r.Kind == audit.KindResponse {
+			answers = append(answers, r)
+		}
+	}
+	for _, q := range []struct {
+		name string
+		read func() ([]audit.Record, error)
+		want []audit.Record
+	}{
+		{"BySubject", func() ([]audit.Record, error) {
+			return store.BySubject(ctx, subject, testTime, testTime.Add(time.Hour))
+		}, answers},
+		{"ByTime", func() ([]audit.Record, error) {
+			return store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", Limit: 100})
+		}, recs},
+		{"ByTime of answers", func() ([]audit.Record, error) {
+			return store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", Kind: audit.KindResponse, Limit: 100})
+		}, answers},
+		{"ByTime of exchanges", func() ([]audit.Record, error) {
+			return store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", RequestIDs: []string{"req-2", "req-4"}, Limit: 100})
+		}, []audit.Record{recs[2], recs[3], recs[6], recs[7]}},
+	} {
+		got, err := q.read()
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		if len(got) != len(q.want) {
+			t.Fatalf("%s: %d records, want %d", q.name, len(got), len(q.want))
+		}
+		for i := range got {
+			if got[i].Hash != q.want[i].Hash {
+				t.Fatalf("%s: record %d is seq %d, want %d", q.name, i, got[i].Seq, q.want[i].Seq)
+			}
+		}
+	}
+}
+
+// sqliteIndexDefs returns the definitions of the records table's indexes
+// in the SQLite database at path, by name.
+func sqliteIndexDefs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	defs := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		defs[name] = def
+	}
+	return defs
+}
+
+// wantSQLiteIndexes are the records table's indexes as SQLite prints them.
+var wantSQLiteIndexes = map[string]string{
+	"records_subject_time": `CREATE INDEX records_subject_time ON records (subject_hash, time_us) WHERE subject_hash <> ''`,
+	"records_node_time":    `CREATE INDEX records_node_time ON records (node, time_us, seq)`,
+}
+
+// TestSQLiteRebuildsStaleIndexes opens a database whose indexes are as the
+// store made them before (a whole subject index, a wider time index): they
+// are made anew, and the queries find the records they held.
+func TestSQLiteRebuildsStaleIndexes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messagelog.db")
+	s, err := audit.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := strings.Repeat("5a", 32)
+	recs := subjectChain(t, s, subject, 10)
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range staleIndexes {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if defs := sqliteIndexDefs(t, path); reflect.DeepEqual(defs, wantSQLiteIndexes) {
+		t.Fatal("the indexes to rebuild are already current")
+	}
+
+	for range 2 { // the second open finds nothing to do
+		s, err = audit.OpenSQLite(path)
+		if err != nil {
+			t.Fatalf("OpenSQLite on a database with stale indexes: %v", err)
+		}
+		checkQueries(t, s, subject, recs)
+		s.Close()
+		if defs := sqliteIndexDefs(t, path); !reflect.DeepEqual(defs, wantSQLiteIndexes) {
+			t.Fatalf("indexes after opening: %q\nwant %q", defs, wantSQLiteIndexes)
+		}
+	}
+}
+
+// checkPostgresIndexes checks the records table's secondary indexes.
+func checkPostgresIndexes(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT indexname, indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'records' AND indexname <> 'records_pkey'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		defs[name] = def[strings.Index(def, "USING"):]
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"records_subject_time": `USING btree (subject_hash, time_us) WHERE (subject_hash <> ''::text)`,
+		"records_node_time":    `USING btree (node, time_us, seq)`,
+	}
+	if !reflect.DeepEqual(defs, want) {
+		t.Fatalf("indexes: %q\nwant %q", defs, want)
+	}
+}
+
+// TestPostgresRebuildsStaleIndexes is TestSQLiteRebuildsStaleIndexes on
+// PostgreSQL.
+func TestPostgresRebuildsStaleIndexes(t *testing.T) {
+	ctx := context.Background()
+	s, dsn := openPostgres(t)
+	subject := strings.Repeat("5a", 32)
+	recs := subjectChain(t, s, subject, 10)
+	s.Close()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for _, q := range staleIndexes {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		s, err := audit.OpenPostgres(ctx, dsn)
+		if err != nil {
+			t.Fatalf("OpenPostgres on a database with stale indexes: %v", err)
+		}
+		checkQueries(t, s, subject, recs)
+		s.Close()
+		checkPostgresIndexes(t, pool)
+	}
 }

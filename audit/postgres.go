@@ -16,7 +16,7 @@ import (
 // conformance suite tampers with both stores through the same SQL. The
 // probe table, rewritten by Ping, is PostgreSQL's only addition. migrate
 // also adds the columns of sqlAddedColumns to a table made before them, and
-// creates sqlIndexes.
+// creates sqlIndexes (replacing a stale one).
 var pgSchema = []string{
 	`CREATE TABLE IF NOT EXISTS records (
 		node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -103,7 +103,8 @@ func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
 	return s, nil
 }
 
-// migrate creates the tables, columns and indexes that are missing.
+// migrate creates the tables, columns and indexes that are missing, and
+// replaces an index made before its definition changed (sqlIndex.stale).
 func (s *PostgresStore) migrate(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -134,8 +135,20 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 				}
 			}
 		}
-		for _, stmt := range sqlIndexes {
-			if _, err := tx.Exec(ctx, stmt); err != nil {
+		for _, ix := range sqlIndexes {
+			var def string
+			err := tx.QueryRow(ctx, `SELECT indexdef FROM pg_indexes
+				WHERE schemaname = current_schema() AND indexname = $1`, ix.name).Scan(&def)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+			case err != nil:
+				return err
+			case ix.stale(def):
+				if _, err := tx.Exec(ctx, `DROP INDEX `+ix.name); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, ix.create()); err != nil {
 				return err
 			}
 		}
@@ -221,14 +234,13 @@ func (s *PostgresStore) oneHead(ctx context.Context, what, query string, args ..
 	return heads[0], true, nil
 }
 
-// BySubject implements Store, over every node's records.
+// BySubject implements Store, over every node's records, on the
+// records_subject_time index.
 func (s *PostgresStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
 	if subjectHash == "" {
 		return nil, nil
 	}
-	recs, err := pgQuery(ctx, s.pool, sqlScanRecord, `SELECT `+sqlRecordColumns+` FROM records
-		WHERE subject_hash = $1 AND time_us >= $2 AND time_us < $3
-		ORDER BY time_us, node, seq`, subjectHash, from.UnixMicro(), to.UnixMicro())
+	recs, err := pgQuery(ctx, s.pool, sqlScanRecord, sqlBySubject, subjectHash, from.UnixMicro(), to.UnixMicro())
 	if err != nil {
 		return nil, pgWrap("reading records by subject", err)
 	}

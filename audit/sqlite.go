@@ -43,7 +43,8 @@ package audit
 //	  attempts          BIGINT NOT NULL DEFAULT 0,
 //	  PRIMARY KEY (node, seq))
 //	INDEX records_subject_time ON records (subject_hash, time_us)
-//	INDEX records_node_time    ON records (node, time_us, seq, kind, request_id)
+//	                           WHERE subject_hash <> ''
+//	INDEX records_node_time    ON records (node, time_us, seq)
 //	heads   (node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 //	         time_us BIGINT NOT NULL, key_id TEXT NOT NULL,
 //	         signature TEXT NOT NULL, PRIMARY KEY (node, seq))
@@ -60,6 +61,11 @@ import (
 	"fmt"
 	"sync"
 )
+
+// sqliteInsertRecord is sqlInsertRecord with positional placeholders,
+// which the SQLite driver binds without looking their names up.
+const sqliteInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES (?, ?,
+	?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS records (
@@ -86,12 +92,22 @@ CREATE TABLE IF NOT EXISTS anchors (
 // synchronous=FULL, so an Append that returned is on disk. One connection
 // writes (SQLite has one writer anyway); a small pool reads, so Scan, Verify
 // and Export never wait for the writer.
+//
+// The writer checkpoints the WAL into the database file once it holds
+// sqliteCheckpointPages pages (SQLite's default is 1000): a page written by
+// many commits in between — the last pages of the tables and indexes, a
+// subject's page of records_subject_time — is copied and synced once.
 type SQLiteStore struct {
 	writer    *sql.DB
+	insert    *sql.Stmt // sqliteInsertRecord, prepared once on the writer
 	readers   *sql.DB
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// sqliteCheckpointPages is the writer's wal_autocheckpoint: a WAL of up to
+// about 40 MiB (4 KiB pages) between checkpoints. Close truncates it.
+const sqliteCheckpointPages = 10000
 
 var _ Store = (*SQLiteStore)(nil)
 
@@ -100,7 +116,8 @@ var _ Store = (*SQLiteStore)(nil)
 // or is not a message log database.
 func OpenSQLite(path string) (*SQLiteStore, error) {
 	const common = "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
-	writer, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	writer, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", sqliteCheckpointPages)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening message log %s: %w", path, err)
 	}
@@ -111,18 +128,25 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		writer.Close()
 		return nil, fmt.Errorf("creating message log schema in %s: %w", path, err)
 	}
+	insert, err := writer.Prepare(sqliteInsertRecord)
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("preparing the record insert of %s: %w", path, err)
+	}
 	readers, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
 	if err != nil {
+		insert.Close()
 		writer.Close()
 		return nil, fmt.Errorf("opening message log %s: %w", path, err)
 	}
 	readers.SetMaxOpenConns(4)
-	return &SQLiteStore{writer: writer, readers: readers}, nil
+	return &SQLiteStore{writer: writer, insert: insert, readers: readers}, nil
 }
 
 // sqliteMigrate creates the schema where it is missing, in one IMMEDIATE
 // transaction: the tables, the columns added since the first version
-// (sqlAddedColumns) and the indexes.
+// (sqlAddedColumns) and the indexes, replacing an index made before its
+// definition changed (sqlIndex.stale).
 func sqliteMigrate(db *sql.DB) (err error) {
 	tx, err := db.Begin()
 	if err != nil {
@@ -147,8 +171,19 @@ func sqliteMigrate(db *sql.DB) (err error) {
 			}
 		}
 	}
-	for _, stmt := range sqlIndexes {
-		if _, err := tx.Exec(stmt); err != nil {
+	for _, ix := range sqlIndexes {
+		var def string
+		err := tx.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1`, ix.name).Scan(&def)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case ix.stale(def):
+			if _, err := tx.Exec(`DROP INDEX ` + ix.name); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ix.create()); err != nil {
 			return err
 		}
 	}
@@ -171,13 +206,13 @@ func (s *SQLiteStore) Append(ctx context.Context, records []Record, head *Signed
 		}
 	}()
 	if len(records) > 0 {
-		stmt, err := tx.PrepareContext(ctx, sqlInsertRecord)
-		if err != nil {
-			return fmt.Errorf("preparing record insert: %w", err)
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, s.insert)
+		// ctx bounds the transaction (database/sql rolls it back when ctx
+		// ends); each insert runs without it, as the driver starts a
+		// goroutine to watch a cancellable context for every statement.
+		rowCtx := context.WithoutCancel(ctx)
 		for i := range records {
-			if _, err := stmt.ExecContext(ctx, sqlRecordArgs(&records[i])...); err != nil {
+			if _, err := stmt.ExecContext(rowCtx, sqlRecordArgs(&records[i])...); err != nil {
 				return fmt.Errorf("inserting record %d: %w", records[i].Seq, err)
 			}
 		}
@@ -245,7 +280,7 @@ func (s *SQLiteStore) Close() error {
 		if err != nil {
 			err = fmt.Errorf("checkpointing message log: %w", err)
 		}
-		s.closeErr = errors.Join(err, s.readers.Close(), s.writer.Close())
+		s.closeErr = errors.Join(err, s.insert.Close(), s.readers.Close(), s.writer.Close())
 	})
 	return s.closeErr
 }

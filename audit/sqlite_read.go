@@ -91,15 +91,12 @@ func (s *SQLiteStore) oneHead(ctx context.Context, q, node string) (SignedHead, 
 	return h, true, nil
 }
 
-// BySubject implements Store, using the (subject_hash, time_us) index.
+// BySubject implements Store, on the records_subject_time index.
 func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
 	if subjectHash == "" {
 		return nil, nil
 	}
-	const q = `SELECT ` + sqlRecordColumns + ` FROM records
-		WHERE subject_hash = $1 AND time_us >= $2 AND time_us < $3
-		ORDER BY time_us, node, seq`
-	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, q, subjectHash, from.UnixMicro(), to.UnixMicro())
+	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, sqlBySubject, subjectHash, from.UnixMicro(), to.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("reading records by subject: %w", err)
 	}
