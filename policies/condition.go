@@ -43,6 +43,9 @@ const (
 type condition struct {
 	src string
 	prg cel.Program
+	// partial is the same condition planned for partial evaluation, built
+	// on first use: only listings (Engine.MayAllow) need it.
+	partial func() (cel.Program, error)
 }
 
 // conditionEnv is the one CEL environment of every condition, built on
@@ -96,6 +99,9 @@ func (cc conditionCache) compile(src string) (*condition, error) {
 		return nil, fmt.Errorf("condition: %v", err)
 	}
 	c := &condition{src: src, prg: prg}
+	c.partial = sync.OnceValues(func() (cel.Program, error) {
+		return env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
+	})
 	cc[src] = c
 	return c, nil
 }
@@ -133,6 +139,42 @@ func (c *condition) eval(ev *evaluation) (bool, error) {
 		return false, fmt.Errorf("condition gave %v, not a bool", out.Type())
 	}
 	return bool(b), nil
+}
+
+// mayHold reports whether the condition can still hold for some call, given
+// only what ev's query says of the caller (client, service, headers, user
+// id, represented party, time). The variables that belong to one call —
+// method, path, params, purpose, issue — are left unknown to CEL's partial
+// evaluation. It holds, or may hold, when the result is
+// true or depends on an unknown variable; it cannot when the result is
+// false, an error, or not a bool. When an unknown and an error meet in an
+// && or ||, CEL keeps the unknown, so such a condition may hold here and
+// still fail every call.
+func (c *condition) mayHold(ev *evaluation) bool {
+	prg, err := c.partial()
+	if err != nil {
+		return false
+	}
+	perCall := [...]string{varMethod, varPath, varParams, varPurpose, varIssue}
+	unknowns := make([]*cel.AttributePatternType, len(perCall))
+	for i, name := range perCall {
+		unknowns[i] = cel.AttributePattern(name)
+	}
+	act, err := cel.PartialVars(ev, unknowns...)
+	if err != nil {
+		return false
+	}
+	out, _, err := prg.Eval(act)
+	if err != nil {
+		return false
+	}
+	switch v := out.(type) {
+	case types.Bool:
+		return bool(v)
+	case *types.Unknown:
+		return true
+	}
+	return false
 }
 
 // evaluation is the activation of the conditions of one decision: it

@@ -81,11 +81,21 @@
 // in params) or use an optional value. Decisions that evaluate no
 // condition still do not allocate.
 //
+// # Listings
+//
+// Engine.MayAllow answers a different question than Decide: not "is this
+// call allowed" but "which rules may still allow a call by this caller".
+// It evaluates each condition partially, knowing the caller (client,
+// headers, user id, represented party, time) but not the call (method,
+// path, params, purpose, issue); a rule whose condition is false or fails
+// on what is known is left out, one that depends on the call stays.
+//
 // The package maps nothing to HTTP statuses: the gateway turns Deny into
 // Client.AccessDenied and PurposeRequired into Client.PurposeRequired.
 package policies
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -306,6 +316,85 @@ func (e *Engine) Allows(client, service string) []Grant {
 		grants = append(grants, r.grant())
 	}
 	return grants
+}
+
+// MayAllow lists, like Allows, what each rule naming q.Client and
+// q.Service lets the client call, but judges each rule's condition ahead of
+// any call and leaves out the rules whose condition cannot hold for this
+// caller now. It is meant for listings such as the allowedMethods
+// metaservice, asked before the calls are made.
+//
+// Of q, only what describes the caller is taken as known: Client, Service,
+// Header, UserID, RepresentedParty and RepresentedPartyClass, and Now (zero
+// means the current time). What belongs to the future call — method, path,
+// params, purpose and issue — is unknown, whatever q holds. A condition is
+// evaluated partially (CEL's partial evaluation) over the known variables:
+//
+//   - true, or depending on an unknown variable: the rule is listed, since
+//     some call may be allowed (params.id == represented_party, a method
+//     test, a purpose test);
+//   - false, an error, or not a bool: the rule is left out, since no call
+//     made now by this caller can pass it (outside office hours, a header
+//     the caller did not send, a user id of the wrong kind).
+//
+// MayAllow does not check methods, paths or purposes (the caller may still
+// choose them) and does not model rule order, so a listed rule is a rule
+// that may allow, not a promise: Decide alone decides each call.
+func (e *Engine) MayAllow(q Query) []Grant {
+	exact, wild := e.candidates(q.Client, q.Service)
+	if len(exact)+len(wild) == 0 {
+		return nil
+	}
+	grants := make([]Grant, 0, len(exact)+len(wild))
+	var ev *evaluation
+	last := -1
+	for i, j := 0, 0; i < len(exact) || j < len(wild); {
+		r := nextInOrder(exact, wild, &i, &j)
+		if r.index == last {
+			continue // the rule names both the service and its subsystem
+		}
+		last = r.index
+		if r.cond != nil {
+			if ev == nil {
+				ev = newEvaluation(&q)
+			}
+			ev.rule = r
+			if !r.cond.mayHold(ev) {
+				continue
+			}
+		}
+		grants = append(grants, r.grant())
+	}
+	if ev != nil {
+		ev.release()
+	}
+	return grants
+}
+
+// CheckCondition evaluates the condition of the rule ruleID, one of those
+// naming q.Client and q.Service, for q, with the same variables Decide
+// gives it (params from the rule's matching glob and q.PathTemplates). A
+// rule without a condition holds. It fails when no rule of that id names
+// the pair, or when the condition cannot be evaluated; that error is the
+// one that makes Decide deny with ReasonConditionError. It is meant for
+// explaining a decision, not for making one.
+func (e *Engine) CheckCondition(q Query, ruleID string) (bool, error) {
+	exact, wild := e.candidates(q.Client, q.Service)
+	for i, j := 0, 0; i < len(exact) || j < len(wild); {
+		r := nextInOrder(exact, wild, &i, &j)
+		if r.id != ruleID {
+			continue
+		}
+		if r.cond == nil {
+			return true, nil
+		}
+		ev := newEvaluation(&q)
+		ev.rule = r
+		holds, err := r.cond.eval(ev)
+		ev.release()
+		return holds, err
+	}
+	return false, fmt.Errorf("no rule %q names client %s and service %s", ruleID, q.Client, q.Service)
 }
 
 // candidates returns the rules naming client with service exactly and with
