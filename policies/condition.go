@@ -13,6 +13,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/overloads"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -45,7 +46,16 @@ type condition struct {
 	prg cel.Program
 	// partial is the same condition planned for partial evaluation, built
 	// on first use: only listings (Engine.MayAllow) need it.
-	partial func() (cel.Program, error)
+	partial func() (partialProgram, error)
+}
+
+// partialProgram is a condition planned for partial evaluation with its
+// evaluation state tracked, and the expression ids of its conjuncts: the
+// operands of its top-level && chain (the whole expression when it is no
+// conjunction).
+type partialProgram struct {
+	prg       cel.Program
+	conjuncts []int64
 }
 
 // conditionEnv is the one CEL environment of every condition, built on
@@ -99,8 +109,12 @@ func (cc conditionCache) compile(src string) (*condition, error) {
 		return nil, fmt.Errorf("condition: %v", err)
 	}
 	c := &condition{src: src, prg: prg}
-	c.partial = sync.OnceValues(func() (cel.Program, error) {
-		return env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
+	c.partial = sync.OnceValues(func() (partialProgram, error) {
+		prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval, cel.OptTrackState))
+		if err != nil {
+			return partialProgram{}, err
+		}
+		return partialProgram{prg: prg, conjuncts: conjuncts(checked.NativeRep().Expr(), nil)}, nil
 	})
 	cc[src] = c
 	return c, nil
@@ -141,17 +155,34 @@ func (c *condition) eval(ev *evaluation) (bool, error) {
 	return bool(b), nil
 }
 
+// conjuncts appends to ids the ids of the operands of e's && chain, or
+// e's own id when e is no conjunction.
+func conjuncts(e ast.Expr, ids []int64) []int64 {
+	if e.Kind() == ast.CallKind && e.AsCall().FunctionName() == operators.LogicalAnd {
+		for _, arg := range e.AsCall().Args() {
+			ids = conjuncts(arg, ids)
+		}
+		return ids
+	}
+	return append(ids, e.ID())
+}
+
 // mayHold reports whether the condition can still hold for some call, given
 // only what ev's query says of the caller (client, service, headers, user
 // id, represented party, time). The variables that belong to one call —
 // method, path, params, purpose, issue — are left unknown to CEL's partial
-// evaluation. It holds, or may hold, when the result is
-// true or depends on an unknown variable; it cannot when the result is
-// false, an error, or not a bool. When an unknown and an error meet in an
-// && or ||, CEL keeps the unknown, so such a condition may hold here and
-// still fail every call.
+// evaluation. The condition may hold when the result is true or depends on
+// an unknown variable, and cannot when it is false, an error, or not a
+// bool.
+//
+// One refinement: where an error and an unknown meet in an &&, CEL keeps
+// the unknown, though no call can make such a conjunction true (the failing
+// operand stays failed whatever the call brings). So when the result is
+// unknown, an operand of the top-level && chain that evaluated to an error
+// still means the condition cannot hold: `headers["x-tenant"] == "kyiv" &&
+// params.id == represented_party` without the header cannot.
 func (c *condition) mayHold(ev *evaluation) bool {
-	prg, err := c.partial()
+	pp, err := c.partial()
 	if err != nil {
 		return false
 	}
@@ -164,7 +195,7 @@ func (c *condition) mayHold(ev *evaluation) bool {
 	if err != nil {
 		return false
 	}
-	out, _, err := prg.Eval(act)
+	out, det, err := pp.prg.Eval(act)
 	if err != nil {
 		return false
 	}
@@ -172,6 +203,12 @@ func (c *condition) mayHold(ev *evaluation) bool {
 	case types.Bool:
 		return bool(v)
 	case *types.Unknown:
+		state := det.State()
+		for _, id := range pp.conjuncts {
+			if v, ok := state.Value(id); ok && types.IsError(v) {
+				return false
+			}
+		}
 		return true
 	}
 	return false

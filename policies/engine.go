@@ -335,7 +335,11 @@ func (e *Engine) Allows(client, service string) []Grant {
 //     test, a purpose test);
 //   - false, an error, or not a bool: the rule is left out, since no call
 //     made now by this caller can pass it (outside office hours, a header
-//     the caller did not send, a user id of the wrong kind).
+//     the caller did not send, a user id of the wrong kind). So is a rule
+//     whose condition is a chain of && with one operand failing on what
+//     is known, though CEL reports the whole as unknown: that operand
+//     fails every call (headers["x-tenant"] == "kyiv" && params.id ==
+//     represented_party, asked without the header).
 //
 // MayAllow does not check methods, paths or purposes (the caller may still
 // choose them) and does not model rule order, so a listed rule is a rule

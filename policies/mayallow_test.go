@@ -34,13 +34,19 @@ func TestMayAllow(t *testing.T) {
 		condRule("params-or-hours", `params.id == "1" || (`+officeHours+`)`),
 		condRule("never", `false`),
 		condRule("zone-from-header", `now.getHours(headers["x-zone"]) < 25`),
+		// An operand of the && chain that fails on what is known fails
+		// every call, whatever the unknown operands bring.
+		condRule("tenant-and-params", `headers["x-tenant"] == "kyiv" && params.id == represented_party`),
+		condRule("long-chain", `params.id != "" && method == "GET" && headers["x-tenant"] != "" && purpose != ""`),
+		// Inside an ||, a failed lookup may be rescued by the call.
+		condRule("tenant-or-params", `headers["x-tenant"] == "kyiv" || params.id == "1"`),
 		// The rule names the service and its subsystem: listed once.
 		{ID: "both", Clients: []string{eservice}, Services: []string{persons, civilAll}, Condition: officeHours},
 	}, nil)
 
 	inHours := time.Date(2026, 3, 4, 10, 0, 0, 0, kyiv)
 	afterHours := time.Date(2026, 3, 4, 20, 0, 0, 0, kyiv)
-	always := []string{"plain", "own-records", "audit-purpose", "patch-only", "issue"}
+	always := []string{"plain", "own-records", "audit-purpose", "patch-only", "issue", "tenant-or-params"}
 	for _, tt := range []struct {
 		name string
 		q    Query
@@ -55,10 +61,11 @@ func TestMayAllow(t *testing.T) {
 		{"with the tenant header, a user id and a party",
 			Query{Now: afterHours, UserID: "UA123", RepresentedParty: "12345678",
 				Header: http.Header{"X-Tenant": {"kyiv"}}},
-			[]string{"tenant", "has-tenant", "officials", "party-and-params", "params-or-hours"}},
+			[]string{"tenant", "has-tenant", "officials", "party-and-params", "params-or-hours",
+				"tenant-and-params", "long-chain"}},
 		{"another tenant",
 			Query{Now: afterHours, Header: http.Header{"X-Tenant": {"lviv"}}},
-			[]string{"has-tenant", "params-or-hours"}},
+			[]string{"has-tenant", "params-or-hours", "long-chain"}},
 		{"a zone header that loads",
 			Query{Now: afterHours, Header: http.Header{"X-Zone": {"Europe/Kyiv"}}},
 			[]string{"params-or-hours", "zone-from-header"}},
