@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/go-kit/kit/endpoint"
+
+	"github.com/govbus/govbus/policies"
 )
 
 // The JSON shapes of the GovStack IM directory services API
@@ -115,7 +117,7 @@ func listMethods(allowed bool) endpoint.Endpoint {
 			}
 			var eps []endpointDetails
 			if allowed {
-				eps = allowedEndpoints(req.Snapshot.Policy, req.ClientKey, r)
+				eps = allowedEndpoints(req, r)
 				if len(eps) == 0 {
 					continue
 				}
@@ -152,11 +154,40 @@ func declaredEndpoints(r *Route) []endpointDetails {
 	return eps
 }
 
+// listingPolicy is a Policy that can judge rule conditions before a call
+// is made (policies.Engine does).
+type listingPolicy interface {
+	MayAllow(q policies.Query) []policies.Grant
+}
+
 // allowedEndpoints lists the method × path pairs that the caller's grants
 // open on a service.
-func allowedEndpoints(p Policy, client string, r *Route) []endpointDetails {
+//
+// A rule with a condition counts as the listing request finds it: its
+// condition is evaluated with what the listing request says of the caller
+// — its time of arrival (now), its end-to-end headers, client, X-Road-UserId
+// and X-Road-Represented-Party — while what only the future call will say
+// (method, path, params, purpose, issue) stays unknown. A rule whose
+// condition is false or fails on that (outside its office hours, without a
+// header it requires) opens nothing; a rule whose condition depends on the
+// call (params.id == represented_party) is listed, since some calls may
+// pass it. So a consumer should ask with the headers its calls will carry.
+// A Policy without MayAllow has every granting rule listed, conditions
+// unjudged. The listing is a guide; each call is still decided on its own.
+func allowedEndpoints(req *Request, r *Route) []endpointDetails {
+	var grants []policies.Grant
+	if lp, ok := req.Snapshot.Policy.(listingPolicy); ok {
+		grants = lp.MayAllow(policies.Query{
+			Client: req.ClientKey, Service: r.ServiceKey,
+			UserID: req.UserID, Header: req.Header, Now: req.Received,
+			RepresentedParty: req.RepresentedParty, RepresentedPartyClass: req.RepresentedPartyClass,
+			PathTemplates: r.Paths,
+		})
+	} else {
+		grants = req.Snapshot.Policy.Allows(req.ClientKey, r.ServiceKey)
+	}
 	var eps []endpointDetails
-	for _, g := range p.Allows(client, r.ServiceKey) {
+	for _, g := range grants {
 		methods := r.Methods
 		if len(g.Methods) > 0 {
 			methods = g.Methods
