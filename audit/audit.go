@@ -69,6 +69,11 @@ type Record struct {
 	Size       int64  `json:"size"`
 	BodySHA256 string `json:"body_sha256"`
 	Body       []byte `json:"body,omitempty"`
+	// OriginalSHA256 is the hex digest of the registry's answer as it
+	// came, on a response record whose body data minimisation filtered
+	// (BodySHA256 is then the digest of what the consumer received); ""
+	// when the consumer got the answer as it came.
+	OriginalSHA256 string `json:"original_sha256,omitempty"`
 	// SubjectHash is HMAC-SHA256(key, subject) in hex; "" when the service
 	// names no subject.
 	SubjectHash string `json:"subject_hash,omitempty"`

@@ -22,13 +22,22 @@ func fullRecord() audit.Record {
 		Size: 3, BodySHA256: "sha", Body: []byte{0, 1, 2}, SubjectHash: "subject",
 		DiscloseAfter: testTime.Add(time.Hour), TraceID: "trace", PrevHash: "prev",
 		SentAt: testTime.Add(-time.Second), ReceivedAt: testTime.Add(-time.Millisecond), Attempts: 2,
+		OriginalSHA256: "original",
 	}
+}
+
+// v2Record is fullRecord without the field version 3 of the encoding
+// added.
+func v2Record() audit.Record {
+	r := fullRecord()
+	r.OriginalSHA256 = ""
+	return r
 }
 
 // v1Record is fullRecord without the fields version 2 of the encoding
 // added.
 func v1Record() audit.Record {
-	r := fullRecord()
+	r := v2Record()
 	r.SentAt, r.ReceivedAt, r.Attempts = time.Time{}, time.Time{}, 0
 	return r
 }
@@ -137,6 +146,9 @@ func encode(r audit.Record, v int) string {
 		tm(r.ReceivedAt)
 		num(int64(r.Attempts))
 	}
+	if v >= 3 {
+		str(r.OriginalSHA256)
+	}
 	str(r.PrevHash)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -145,12 +157,12 @@ func encode(r audit.Record, v int) string {
 // TestComputeHashEncoding rebuilds the documented encoding by hand, so the
 // format cannot drift unnoticed: verifiers outside govbus depend on it.
 func TestComputeHashEncoding(t *testing.T) {
-	for _, r := range []audit.Record{fullRecord(), v1Record(), {}} {
-		if got, want := r.ComputeHash(), encode(r, 2); got != want {
+	for _, r := range []audit.Record{fullRecord(), v2Record(), v1Record(), {}} {
+		if got, want := r.ComputeHash(), encode(r, 3); got != want {
 			t.Fatalf("ComputeHash() = %s, want %s", got, want)
 		}
 	}
-	const golden = "5321c0ea8ca55b9dc586ee525fdb5380f40b8f58d48812117bb1f1e157be6ff5"
+	const golden = "b09584d19070c7ef0ee372fee8a8ddae7dff462e795952925801aa192fb8fcfe"
 	r := fullRecord()
 	if got := r.ComputeHash(); got != golden {
 		t.Fatalf("ComputeHash() = %s, want the golden %s (change it only with a new format version)", got, golden)
@@ -185,14 +197,49 @@ func TestMatchesHashAcceptsVersion1(t *testing.T) {
 			t.Errorf("a version 1 hash matches its record with %s changed", name)
 		}
 	}
-	v2 := fullRecord()
+	v2 := v2Record()
 	v2.Hash = v2.ComputeHash()
 	if !v2.MatchesHash() {
-		t.Error("a version 2 hash does not match its record")
+		t.Error("a version 3 hash does not match its record")
 	}
 	v2.Hash = encode(v2, 1)
 	if v2.MatchesHash() {
 		t.Error("a version 1 hash matches a record with operational fields")
+	}
+}
+
+// TestMatchesHashAcceptsVersion2 checks that records hashed before version
+// 3 still verify, and only while OriginalSHA256, which version 3 added, is
+// empty.
+func TestMatchesHashAcceptsVersion2(t *testing.T) {
+	r := v2Record()
+	// The golden hash of version 2, from before version 3 existed.
+	const golden = "5321c0ea8ca55b9dc586ee525fdb5380f40b8f58d48812117bb1f1e157be6ff5"
+	if got := encode(r, 2); got != golden {
+		t.Fatalf("version 2 encoding: %s, want the golden %s", got, golden)
+	}
+	r.Hash = golden
+	if !r.MatchesHash() {
+		t.Fatal("a version 2 hash does not match its record")
+	}
+	if r.ComputeHash() == golden {
+		t.Fatal("ComputeHash still hashes with version 2")
+	}
+	for name, edit := range map[string]func(*audit.Record){
+		"OriginalSHA256": func(r *audit.Record) { r.OriginalSHA256 = "original" },
+		"Attempts":       func(r *audit.Record) { r.Attempts++ },
+		"Status":         func(r *audit.Record) { r.Status++ },
+	} {
+		e := r
+		edit(&e)
+		if e.MatchesHash() {
+			t.Errorf("a version 2 hash matches its record with %s changed", name)
+		}
+	}
+	v3 := fullRecord()
+	v3.Hash = encode(v3, 2)
+	if v3.MatchesHash() {
+		t.Error("a version 2 hash matches a record with an original digest")
 	}
 }
 

@@ -81,8 +81,9 @@ func v1Chain(t *testing.T, exec func(q string, args ...any) error, signer *audit
 }
 
 // checkMigrated checks a store opened on a version 1 database: the old
-// records read back with zero operational fields and verify, ByTime
-// works, and a Log continues the chain with version 2 records.
+// records read back with zero operational fields and no original digest
+// and verify, ByTime works, and a Log continues the chain with version 3
+// records.
 func checkMigrated(t *testing.T, store audit.Store, signer *audit.Signer, old []audit.Record) {
 	t.Helper()
 	ctx := context.Background()
@@ -95,7 +96,8 @@ func checkMigrated(t *testing.T, store audit.Store, signer *audit.Signer, old []
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &audit.Record{Kind: audit.KindResponse, RequestID: "req-new", SentAt: time.Now(), ReceivedAt: time.Now(), Attempts: 2}
+	r := &audit.Record{Kind: audit.KindResponse, RequestID: "req-new", SentAt: time.Now(), ReceivedAt: time.Now(), Attempts: 2,
+		OriginalSHA256: strings.Repeat("ab", 32)}
 	if err := l.Append(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func checkMigrated(t *testing.T, store audit.Store, signer *audit.Signer, old []
 		t.Fatalf("verified %d records, want %d", rep.Records, len(old)+1)
 	}
 	recs, err := store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", Kind: audit.KindResponse, Limit: 100})
-	if err != nil || len(recs) != len(old)/2+1 || recs[0].RequestID != "req-new" || recs[0].Attempts != 2 { // now is before testTime
+	if err != nil || len(recs) != len(old)/2+1 || recs[0].RequestID != "req-new" || recs[0].Attempts != 2 || recs[0].OriginalSHA256 != strings.Repeat("ab", 32) { // now is before testTime
 		t.Fatalf("ByTime after the upgrade: %d records, %v", len(recs), err)
 	}
 	if recs, err := store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", RequestIDs: []string{"req-1"}, Limit: 10}); err != nil || len(recs) != 2 {
@@ -213,7 +215,7 @@ func TestPostgresUpgradesAVersion1Database(t *testing.T) {
 	}
 	rows, err := pool.Query(ctx, `SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
 		FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'records'
-		ORDER BY ordinal_position DESC LIMIT 4`)
+		ORDER BY ordinal_position DESC LIMIT 5`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +223,7 @@ func TestPostgresUpgradesAVersion1Database(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"attempts bigint NO 0", "received_at_us bigint YES ", "sent_at_us bigint YES ", "hash text NO "}
+	want := []string{"original_sha256 text NO ''::text", "attempts bigint NO 0", "received_at_us bigint YES ", "sent_at_us bigint YES ", "hash text NO "}
 	if !reflect.DeepEqual(cols, want) {
 		t.Fatalf("last columns of the upgraded table: %q, want %q", cols, want)
 	}

@@ -28,6 +28,7 @@ var pgSchema = []string{
 		body BYTEA, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
 		trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
 		sent_at_us BIGINT, received_at_us BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
+		original_sha256 TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (node, seq))`,
 	`CREATE TABLE IF NOT EXISTS heads (
 		node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,

@@ -8,9 +8,10 @@ package audit
 // exactly; a zero DiscloseAfter, SentAt or ReceivedAt is NULL. PostgreSQL
 // spells BLOB as BYTEA and TEXT as TEXT; every other type is as written.
 //
-// The last three columns of records (sent_at_us, received_at_us, attempts)
-// came with version 2 of the record hash; opening a database made before
-// them adds them, so they stay last in every database.
+// The last four columns of records came later: sent_at_us, received_at_us
+// and attempts with version 2 of the record hash, original_sha256 with
+// version 3; opening a database made before them adds them, so they stay
+// last, in this order, in every database.
 //
 //	records (
 //	  node              TEXT   NOT NULL,
@@ -41,6 +42,7 @@ package audit
 //	  sent_at_us        BIGINT,          -- NULL when zero
 //	  received_at_us    BIGINT,          -- NULL when zero
 //	  attempts          BIGINT NOT NULL DEFAULT 0,
+//	  original_sha256   TEXT   NOT NULL DEFAULT '', -- '' unless minimised
 //	  PRIMARY KEY (node, seq))
 //	INDEX records_subject_time ON records (subject_hash, time_us)
 //	                           WHERE subject_hash <> ''
@@ -65,7 +67,7 @@ import (
 // sqliteInsertRecord is sqlInsertRecord with positional placeholders,
 // which the SQLite driver binds without looking their names up.
 const sqliteInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES (?, ?,
-	?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS records (
@@ -78,7 +80,7 @@ CREATE TABLE IF NOT EXISTS records (
 	body BLOB, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
 	trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
 	sent_at_us BIGINT, received_at_us BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
-	PRIMARY KEY (node, seq));
+	original_sha256 TEXT NOT NULL DEFAULT '', PRIMARY KEY (node, seq));
 CREATE TABLE IF NOT EXISTS heads (
 	node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 	time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,

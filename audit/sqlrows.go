@@ -21,11 +21,12 @@ import (
 const sqlRecordColumns = `node, seq, id, kind, time_us, message_id, request_id, client,
 	service, method, path_template, user_id, issue, purpose, rule_id, status,
 	error_type, size, body_sha256, body, subject_hash, disclose_after_us,
-	trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts`
+	trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts,
+	original_sha256`
 
 const sqlInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES ($1, $2,
 	$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-	$20, $21, $22, $23, $24, $25, $26, $27, $28)`
+	$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
 
 // sqlAddedColumns are the records columns added after the first version of
 // the schema, with their definitions: a store opening a database made
@@ -36,6 +37,7 @@ var sqlAddedColumns = []struct{ name, def string }{
 	{"sent_at_us", "BIGINT"},
 	{"received_at_us", "BIGINT"},
 	{"attempts", "BIGINT NOT NULL DEFAULT 0"},
+	{"original_sha256", "TEXT NOT NULL DEFAULT ''"},
 }
 
 // sqlIndex is one of the records table's secondary indexes.
@@ -117,7 +119,7 @@ func sqlRecordArgs(r *Record) []any {
 		r.UserID, r.Issue, r.Purpose, r.RuleID, int64(r.Status), r.ErrorType,
 		r.Size, r.BodySHA256, body, r.SubjectHash, sqlNullTime(r.DiscloseAfter),
 		r.TraceID, r.PrevHash, r.Hash, sqlNullTime(r.SentAt),
-		sqlNullTime(r.ReceivedAt), int64(r.Attempts)}
+		sqlNullTime(r.ReceivedAt), int64(r.Attempts), r.OriginalSHA256}
 }
 
 // sqlNullTime is t in microseconds, or NULL for the zero time.
@@ -151,7 +153,7 @@ func sqlScanRecord(row sqlRow) (Record, error) {
 		&r.RequestID, &r.Client, &r.Service, &r.Method, &r.PathTemplate,
 		&r.UserID, &r.Issue, &r.Purpose, &r.RuleID, &status, &r.ErrorType,
 		&r.Size, &r.BodySHA256, &body, &r.SubjectHash, &disclose, &r.TraceID,
-		&r.PrevHash, &r.Hash, &sent, &received, &attempts)
+		&r.PrevHash, &r.Hash, &sent, &received, &attempts, &r.OriginalSHA256)
 	if err != nil {
 		return Record{}, fmt.Errorf("reading record: %w", err)
 	}

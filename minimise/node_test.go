@@ -222,12 +222,16 @@ func TestThroughTheChain(t *testing.T) {
 			t.Errorf("Content-Type = %q", ct)
 		}
 		// The message log's response record has the digest of what the
-		// client received.
+		// client received, and the digest of the registry's whole answer.
 		recs := w.log.responses()
 		last := recs[len(recs)-1]
 		if last.BodySHA256 != sha(body) || last.Size != int64(len(body)) || last.RuleID != "benefits-reads-persons" {
 			t.Errorf("response record: rule %s, size %d, digest %s; want the received body's (%d, %s)",
 				last.RuleID, last.Size, last.BodySHA256, len(body), sha(body))
+		}
+		whole, _ := w.civil.PersonJSON("1000000001")
+		if last.OriginalSHA256 != sha(whole) {
+			t.Errorf("response record: original digest %q, want the registry's answer's %s", last.OriginalSHA256, sha(whole))
 		}
 	})
 
@@ -236,6 +240,9 @@ func TestThroughTheChain(t *testing.T) {
 		whole, _ := w.civil.PersonJSON("1000000001")
 		if resp.StatusCode != 200 || !bytes.Equal(body, whole) {
 			t.Errorf("status %d, body %s; want the registry's answer %s", resp.StatusCode, body, whole)
+		}
+		if recs := w.log.responses(); recs[len(recs)-1].OriginalSHA256 != "" {
+			t.Errorf("an answer passed whole has an original digest: %q", recs[len(recs)-1].OriginalSHA256)
 		}
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil || m["given_name"] == nil || m["address"] == nil || m["children"] == nil {

@@ -57,6 +57,7 @@ func (m *MessageLog) LogResponse(ctx context.Context, req *gateway.Request, resp
 		rec.Status = resp.Status
 		rec.SentAt, rec.ReceivedAt, rec.Attempts = resp.SentAt, resp.ReceivedAt, resp.Attempts
 		rec.Size, rec.BodySHA256 = int64(len(resp.Body)), digest(resp.Body)
+		rec.OriginalSHA256 = resp.OriginalSHA256
 		if req.Route.KeepBodies && len(resp.Body) > 0 {
 			rec.Body = append([]byte(nil), resp.Body...)
 		}

@@ -23,6 +23,7 @@ func editCases() []tamperCase {
 		{"sent_at", `sent_at_us = $1`, baseTime.UnixMicro()},
 		{"received_at", `received_at_us = $1`, baseTime.UnixMicro()},
 		{"attempts", `attempts = $1`, int64(3)},
+		{"original_sha256", `original_sha256 = $1`, "0123456789abcdef"},
 		{"prev_hash", `prev_hash = $1`, "ab"},
 		{"hash", `hash = $1`, "cd"},
 	}
@@ -40,6 +41,15 @@ func editCases() []tamperCase {
 			t.Fatalf("record 14 lacks operational fields: %+v", r)
 		}
 		c.set(14, `sent_at_us = NULL, received_at_us = NULL, attempts = 0`)
+		wantProblem(t, c.verify(nil), 14, c.rec(14).ID, audit.ProblemEdited)
+	}})
+	cases = append(cases, tamperCase{"EditOriginalDigestAway", func(t *testing.T, c *tampered) {
+		// Record 14 is a minimised answer; without its original's digest
+		// it must not pass for a record hashed before the digest existed.
+		if c.rec(14).OriginalSHA256 == "" {
+			t.Fatalf("record 14 lacks the original digest: %+v", c.rec(14))
+		}
+		c.set(14, `original_sha256 = ''`)
 		wantProblem(t, c.verify(nil), 14, c.rec(14).ID, audit.ProblemEdited)
 	}})
 	return append(cases, tamperCase{"EditAndRehash", func(t *testing.T, c *tampered) {

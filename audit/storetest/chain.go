@@ -53,6 +53,10 @@ func (f *fixture) record(node string, i int) audit.Record {
 			r.Attempts = 1 + i%3
 		}
 	}
+	if i%4 == 2 { // every other answer: minimised, so its digest is not the original's
+		o := sha256.Sum256(fmt.Appendf(nil, "original body %d", i))
+		r.OriginalSHA256 = hex.EncodeToString(o[:])
+	}
 	if i%4 == 0 {
 		r.Body = []byte{0, 1, 'b', 0xff, 0xfe, byte(i)}
 	}

@@ -101,14 +101,16 @@ func (c *tampered) insert(r audit.Record) {
 	c.exec(`INSERT INTO records (node, seq, id, kind, time_us, message_id, request_id,
 		client, service, method, path_template, user_id, issue, purpose, rule_id,
 		status, error_type, size, body_sha256, body, subject_hash, disclose_after_us,
-		trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts) VALUES ($1,
-		$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-		$19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts,
+		original_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,
+		$28, $29)`,
 		r.Node, r.Seq, r.ID, string(r.Kind), r.Time.UnixMicro(), r.MessageID,
 		r.RequestID, r.Client, r.Service, r.Method, r.PathTemplate, r.UserID,
 		r.Issue, r.Purpose, r.RuleID, int64(r.Status), r.ErrorType, r.Size,
 		r.BodySHA256, body, r.SubjectHash, micros(r.DiscloseAfter), r.TraceID,
-		r.PrevHash, r.Hash, micros(r.SentAt), micros(r.ReceivedAt), int64(r.Attempts))
+		r.PrevHash, r.Hash, micros(r.SentAt), micros(r.ReceivedAt), int64(r.Attempts),
+		r.OriginalSHA256)
 }
 
 // insertHead stores h in table (heads or anchors) with plain SQL.
