@@ -38,9 +38,11 @@ var hopByHop = map[string]bool{
 	"Information-Mediator-Client": true, "X-Govstack-Client": true,
 }
 
-// isReserved reports whether a canonical header name is one govbus never
-// passes on as received.
-func isReserved(name string) bool {
+// IsReservedHeader reports whether a canonical header name is one govbus
+// never passes on as received (so a registry, and a policy condition, never
+// sees it as the consumer sent it): hop-by-hop headers, credentials, trace
+// context, the client header's aliases, X-Road-* and X-Forwarded-*.
+func IsReservedHeader(name string) bool {
 	return hopByHop[name] ||
 		strings.HasPrefix(name, "X-Road-") ||
 		strings.HasPrefix(name, "X-Forwarded-")
@@ -104,7 +106,7 @@ func endToEnd(h http.Header, extra int) http.Header {
 	conn := connectionTokens(h)
 	out := make(http.Header, len(h)+extra)
 	for name, v := range h {
-		if isReserved(name) || conn[name] {
+		if IsReservedHeader(name) || conn[name] {
 			continue
 		}
 		out[name] = v
@@ -148,7 +150,7 @@ func outboundHeader(req *Request) http.Header {
 func responseHeader(dst, src http.Header) {
 	conn := connectionTokens(src)
 	for name, v := range src {
-		if isReserved(name) || conn[name] {
+		if IsReservedHeader(name) || conn[name] {
 			continue
 		}
 		dst[name] = v

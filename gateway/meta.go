@@ -154,12 +154,6 @@ func declaredEndpoints(r *Route) []endpointDetails {
 	return eps
 }
 
-// listingPolicy is a Policy that can judge rule conditions before a call
-// is made (policies.Engine does).
-type listingPolicy interface {
-	MayAllow(q policies.Query) []policies.Grant
-}
-
 // allowedEndpoints lists the method × path pairs that the caller's grants
 // open on a service.
 //
@@ -172,20 +166,14 @@ type listingPolicy interface {
 // header it requires) opens nothing; a rule whose condition depends on the
 // call (params.id == represented_party) is listed, since some calls may
 // pass it. So a consumer should ask with the headers its calls will carry.
-// A Policy without MayAllow has every granting rule listed, conditions
-// unjudged. The listing is a guide; each call is still decided on its own.
+// The listing is a guide; each call is still decided on its own.
 func allowedEndpoints(req *Request, r *Route) []endpointDetails {
-	var grants []policies.Grant
-	if lp, ok := req.Snapshot.Policy.(listingPolicy); ok {
-		grants = lp.MayAllow(policies.Query{
-			Client: req.ClientKey, Service: r.ServiceKey,
-			UserID: req.UserID, Header: req.Header, Now: req.Received,
-			RepresentedParty: req.RepresentedParty, RepresentedPartyClass: req.RepresentedPartyClass,
-			PathTemplates: r.Paths,
-		})
-	} else {
-		grants = req.Snapshot.Policy.Allows(req.ClientKey, r.ServiceKey)
-	}
+	grants := req.Snapshot.Policy.MayAllow(policies.Query{
+		Client: req.ClientKey, Service: r.ServiceKey,
+		UserID: req.UserID, Header: req.Header, Now: req.Received,
+		RepresentedParty: req.RepresentedParty, RepresentedPartyClass: req.RepresentedPartyClass,
+		PathTemplates: r.Paths,
+	})
 	var eps []endpointDetails
 	for _, g := range grants {
 		methods := r.Methods

@@ -22,7 +22,7 @@ const (
 // allowedMethodsHandler serves the civil registry's persons, documents and
 // births services to metaClient under conditional rules, on a clock fixed
 // at now.
-func allowedMethodsHandler(t *testing.T, now time.Time, wrap func(gateway.Policy) gateway.Policy) http.Handler {
+func allowedMethodsHandler(t *testing.T, now time.Time) http.Handler {
 	t.Helper()
 	auth, err := authn.New([]authn.Client{{ID: metaClient, KeyHashes: []string{authn.HashKey(metaKey)}}})
 	if err != nil {
@@ -39,12 +39,8 @@ func allowedMethodsHandler(t *testing.T, now time.Time, wrap func(gateway.Policy
 	if err != nil {
 		t.Fatal(err)
 	}
-	var policy gateway.Policy = engine
-	if wrap != nil {
-		policy = wrap(engine)
-	}
 	snap := &gateway.Snapshot{Routes: map[string]*gateway.Route{}, Subsystems: map[string][]*gateway.Route{},
-		Authenticator: auth, Policy: policy}
+		Authenticator: auth, Policy: engine}
 	for _, s := range []struct{ code, path string }{
 		{"persons", "/persons/{id}"}, {"documents", "/documents/{id}"}, {"births", "/births/{id}"},
 	} {
@@ -97,10 +93,6 @@ func allowedServices(t *testing.T, h http.Handler, extra http.Header) map[string
 	return got
 }
 
-// onlyDecide hides the engine's MayAllow: a Policy that cannot judge
-// conditions ahead of a call.
-type onlyDecide struct{ gateway.Policy }
-
 func TestAllowedMethodsConditions(t *testing.T) {
 	kyiv, err := time.LoadLocation("Europe/Kyiv")
 	if err != nil {
@@ -113,21 +105,18 @@ func TestAllowedMethodsConditions(t *testing.T) {
 		name   string
 		now    time.Time
 		header http.Header
-		wrap   func(gateway.Policy) gateway.Policy
 		want   []string
 	}{
-		{"in office hours", inHours, nil, nil, []string{"persons"}},
-		{"after office hours", afterHours, nil, nil, nil},
-		{"after office hours, the tenant header", afterHours, http.Header{"X-Tenant": {"kyiv"}}, nil, []string{"documents"}},
-		{"in office hours, another tenant", inHours, http.Header{"X-Tenant": {"lviv"}}, nil, []string{"persons"}},
+		{"in office hours", inHours, nil, []string{"persons"}},
+		{"after office hours", afterHours, nil, nil},
+		{"after office hours, the tenant header", afterHours, http.Header{"X-Tenant": {"kyiv"}}, []string{"documents"}},
+		{"in office hours, another tenant", inHours, http.Header{"X-Tenant": {"lviv"}}, []string{"persons"}},
 		// own-births then depends only on the path of the call, unknown.
-		{"acting for a party", afterHours, http.Header{"X-Road-Represented-Party": {"PRIV/42"}}, nil, []string{"births"}},
+		{"acting for a party", afterHours, http.Header{"X-Road-Represented-Party": {"PRIV/42"}}, []string{"births"}},
 		{"in office hours, the tenant header, for a party", inHours,
-			http.Header{"X-Tenant": {"kyiv"}, "X-Road-Represented-Party": {"PRIV/42"}}, nil, all},
-		{"a policy without MayAllow lists every grant", afterHours, nil,
-			func(p gateway.Policy) gateway.Policy { return onlyDecide{p} }, all},
+			http.Header{"X-Tenant": {"kyiv"}, "X-Road-Represented-Party": {"PRIV/42"}}, all},
 	} {
-		got := allowedServices(t, allowedMethodsHandler(t, tt.now, tt.wrap), tt.header)
+		got := allowedServices(t, allowedMethodsHandler(t, tt.now), tt.header)
 		var codes []string
 		for c := range got {
 			codes = append(codes, c)

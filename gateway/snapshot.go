@@ -18,7 +18,10 @@ type Authenticator interface {
 // Policy decides whether a client may make a call (default deny).
 type Policy interface {
 	Decide(q policies.Query) policies.Decision
-	Allows(client, service string) []policies.Grant
+	// MayAllow lists the rules that grant q's client q's service and whose
+	// conditions may still hold, judged on what q knows of the caller (see
+	// allowedEndpoints).
+	MayAllow(q policies.Query) []policies.Grant
 	HasRight(client, right string) (ruleID string, ok bool)
 }
 

@@ -30,6 +30,7 @@ commands:
                                                               write records as JSON lines
   audit prune  -config FILE -before T -exported-up-to SEQ     remove verified, exported records
   policy explain -config FILE --client ID --service ID [--method M] [--path P] [--purpose P]
+                 [--header 'Name: value']... [--user-id U] [--issue I] [--represented-party CLASS/CODE] [--time T]
                                                               the decision for one call, and why
   version                 print the version
 `

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/policies"
@@ -297,7 +299,7 @@ func parseHeaders(raw []string) (http.Header, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q: want 'Name: value'", s)
 		}
-		if !validHeaderName(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return nil, fmt.Errorf("%q: %q is not a header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces)", s, name)
 		}
 		value = strings.Trim(value, " \t")
@@ -314,40 +316,17 @@ func parseHeaders(raw []string) (http.Header, error) {
 }
 
 // conditionHeader refuses the headers that govbus removes before a
-// condition sees them (gateway's reserved headers: hop-by-hop, credentials,
-// trace context, client aliases, X-Road-* and X-Forwarded-*).
+// condition sees them (gateway.IsReservedHeader).
 func conditionHeader(name string) error {
 	switch {
 	case strings.HasPrefix(name, "X-Road-"):
 		return errors.New("X-Road-* headers do not reach conditions as headers; use --purpose, --user-id, --issue or --represented-party")
 	case strings.HasPrefix(name, "X-Forwarded-"):
 		return errors.New("X-Forwarded-* headers are set by govbus, never taken from the consumer")
-	}
-	switch name {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te",
-		"Trailer", "Transfer-Encoding", "Upgrade", "Host", "User-Agent", "Server", "Content-Length",
-		"Authorization", "Forwarded", "Traceparent", "Tracestate", "Information-Mediator-Client", "X-Govstack-Client":
+	case gateway.IsReservedHeader(name):
 		return errors.New("govbus does not pass this header on, so conditions never see it")
 	}
 	return nil
-}
-
-// validHeaderName reports whether s is an HTTP field name (an RFC 9110
-// token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // parseParty splits CLASS/CODE (or a bare CODE) as a live call's
