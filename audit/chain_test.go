@@ -169,77 +169,61 @@ func TestComputeHashEncoding(t *testing.T) {
 	}
 }
 
-// TestMatchesHashAcceptsVersion1 checks that records hashed before version
-// 2 still verify, and only while the fields version 2 added are zero.
-func TestMatchesHashAcceptsVersion1(t *testing.T) {
-	r := v1Record()
-	// The golden hash of version 1, from before version 2 existed.
-	const golden = "cda17c6c9b2f876f854317495ca328c71ec10a6916c3f44530678b7a6f08b9bf"
-	if got := encode(r, 1); got != golden {
-		t.Fatalf("version 1 encoding: %s, want the golden %s", got, golden)
-	}
-	r.Hash = golden
-	if !r.MatchesHash() {
-		t.Fatal("a version 1 hash does not match its record")
-	}
-	if r.ComputeHash() == golden {
-		t.Fatal("ComputeHash still hashes with version 1")
-	}
-	for name, edit := range map[string]func(*audit.Record){
-		"SentAt":     func(r *audit.Record) { r.SentAt = testTime },
-		"ReceivedAt": func(r *audit.Record) { r.ReceivedAt = testTime },
-		"Attempts":   func(r *audit.Record) { r.Attempts = 1 },
-		"Client":     func(r *audit.Record) { r.Client += "x" },
+// TestMatchesHashAcceptsOlderVersions checks that records hashed with an
+// earlier version of the encoding still verify, and only while the fields
+// that later versions added are zero: a record with such a field set must
+// not pass under an older hash.
+func TestMatchesHashAcceptsOlderVersions(t *testing.T) {
+	for _, tt := range []struct {
+		version int
+		record  audit.Record
+		// golden is the version's hash of record, from before the next
+		// version existed.
+		golden string
+		// edits must each break the match; later is a record with a field
+		// a later version added, which the old hash must not match.
+		edits map[string]func(*audit.Record)
+		later audit.Record
+	}{
+		{1, v1Record(), "cda17c6c9b2f876f854317495ca328c71ec10a6916c3f44530678b7a6f08b9bf",
+			map[string]func(*audit.Record){
+				"SentAt":     func(r *audit.Record) { r.SentAt = testTime },
+				"ReceivedAt": func(r *audit.Record) { r.ReceivedAt = testTime },
+				"Attempts":   func(r *audit.Record) { r.Attempts = 1 },
+				"Client":     func(r *audit.Record) { r.Client += "x" },
+			}, v2Record()},
+		{2, v2Record(), "5321c0ea8ca55b9dc586ee525fdb5380f40b8f58d48812117bb1f1e157be6ff5",
+			map[string]func(*audit.Record){
+				"OriginalSHA256": func(r *audit.Record) { r.OriginalSHA256 = "original" },
+				"Attempts":       func(r *audit.Record) { r.Attempts++ },
+				"Status":         func(r *audit.Record) { r.Status++ },
+			}, fullRecord()},
 	} {
-		e := r
-		edit(&e)
-		if e.MatchesHash() {
-			t.Errorf("a version 1 hash matches its record with %s changed", name)
+		r := tt.record
+		if got := encode(r, tt.version); got != tt.golden {
+			t.Fatalf("version %d encoding: %s, want the golden %s", tt.version, got, tt.golden)
 		}
-	}
-	v2 := v2Record()
-	v2.Hash = v2.ComputeHash()
-	if !v2.MatchesHash() {
-		t.Error("a version 3 hash does not match its record")
-	}
-	v2.Hash = encode(v2, 1)
-	if v2.MatchesHash() {
-		t.Error("a version 1 hash matches a record with operational fields")
-	}
-}
-
-// TestMatchesHashAcceptsVersion2 checks that records hashed before version
-// 3 still verify, and only while OriginalSHA256, which version 3 added, is
-// empty.
-func TestMatchesHashAcceptsVersion2(t *testing.T) {
-	r := v2Record()
-	// The golden hash of version 2, from before version 3 existed.
-	const golden = "5321c0ea8ca55b9dc586ee525fdb5380f40b8f58d48812117bb1f1e157be6ff5"
-	if got := encode(r, 2); got != golden {
-		t.Fatalf("version 2 encoding: %s, want the golden %s", got, golden)
-	}
-	r.Hash = golden
-	if !r.MatchesHash() {
-		t.Fatal("a version 2 hash does not match its record")
-	}
-	if r.ComputeHash() == golden {
-		t.Fatal("ComputeHash still hashes with version 2")
-	}
-	for name, edit := range map[string]func(*audit.Record){
-		"OriginalSHA256": func(r *audit.Record) { r.OriginalSHA256 = "original" },
-		"Attempts":       func(r *audit.Record) { r.Attempts++ },
-		"Status":         func(r *audit.Record) { r.Status++ },
-	} {
-		e := r
-		edit(&e)
-		if e.MatchesHash() {
-			t.Errorf("a version 2 hash matches its record with %s changed", name)
+		r.Hash = tt.golden
+		if !r.MatchesHash() {
+			t.Fatalf("a version %d hash does not match its record", tt.version)
 		}
-	}
-	v3 := fullRecord()
-	v3.Hash = encode(v3, 2)
-	if v3.MatchesHash() {
-		t.Error("a version 2 hash matches a record with an original digest")
+		if r.ComputeHash() == tt.golden {
+			t.Fatalf("ComputeHash still hashes with version %d", tt.version)
+		}
+		for name, edit := range tt.edits {
+			e := r
+			edit(&e)
+			if e.MatchesHash() {
+				t.Errorf("a version %d hash matches its record with %s changed", tt.version, name)
+			}
+		}
+		later := tt.later
+		if later.Hash = later.ComputeHash(); !later.MatchesHash() {
+			t.Errorf("the current hash does not match a record with version %d's added fields", tt.version+1)
+		}
+		if later.Hash = encode(later, tt.version); later.MatchesHash() {
+			t.Errorf("a version %d hash matches a record with fields a later version added", tt.version)
+		}
 	}
 }
 
