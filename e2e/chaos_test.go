@@ -95,11 +95,14 @@ func TestChaosRegistryKilled(t *testing.T) {
 		if o.status != http.StatusServiceUnavailable || o.xrError != "Server.CircuitOpen" || err != nil || ra < 1 {
 			t.Errorf("while the breaker is open: %s, Retry-After %q; want 503 Server.CircuitOpen, Retry-After >= 1", o, o.retryAfter)
 		}
-		if o.latency() >= 50*time.Millisecond {
-			t.Errorf("Server.CircuitOpen took %v, want < 50ms", o.latency())
-		}
 	}
-	t.Logf("Server.CircuitOpen latencies: %s", latenciesOf(fast))
+	// Answered at once: the median well under a millisecond's work plus
+	// scheduling; single calls may meet a busy CI machine.
+	openLat := latenciesOf(fast)
+	t.Logf("Server.CircuitOpen latencies: %s", openLat)
+	if p50 := openLat.q(0.5); p50 >= 50*time.Millisecond {
+		t.Errorf("Server.CircuitOpen median %v, want < 50ms", p50)
+	}
 	if len(fast) < 20 {
 		t.Errorf("only %d calls in 700ms of open breaker", len(fast))
 	}
@@ -412,8 +415,8 @@ func TestChaosSlowRegistry(t *testing.T) {
 		if o.status != http.StatusGatewayTimeout || o.xrError != "Server.RegistryTimeout" {
 			t.Errorf("slow registry: %s, want 504 Server.RegistryTimeout", o)
 		}
-		if d := o.latency() - deadline; d < -50*time.Millisecond || d > 50*time.Millisecond {
-			t.Errorf("Server.RegistryTimeout after %v, want %v ± 50ms", o.latency(), deadline)
+		if d := o.latency() - deadline; d < -10*time.Millisecond || d > deadline/2 {
+			t.Errorf("Server.RegistryTimeout after %v, want %v (at most %v late)", o.latency(), deadline, deadline/2)
 		}
 	}
 	t.Logf("single slow calls (deadline %v): %s", deadline, latenciesOf(single))
@@ -463,13 +466,18 @@ func TestChaosSlowRegistry(t *testing.T) {
 		switch {
 		case o.status == http.StatusGatewayTimeout && o.xrError == "Server.RegistryTimeout":
 			timeouts = append(timeouts, o)
-			if d := o.latency() - deadline; d < -50*time.Millisecond || d > 50*time.Millisecond {
-				t.Errorf("Server.RegistryTimeout under load after %v, want %v ± 50ms", o.latency(), deadline)
+			// The deadline holds: never early, and not stretched by retries
+			// (a retry would take another whole deadline); the slack is for
+			// a loaded CI machine.
+			if d := o.latency() - deadline; d < -10*time.Millisecond || d > deadline/2 {
+				t.Errorf("Server.RegistryTimeout under load after %v, want %v (at most %v late)", o.latency(), deadline, deadline/2)
 			}
 		case o.status == http.StatusServiceUnavailable && o.xrError == "Server.RegistryBusy":
 			busy = append(busy, o)
-			if o.latency() >= 50*time.Millisecond {
-				t.Errorf("Server.RegistryBusy after %v, want at once (< 50ms)", o.latency())
+			// A full bulkhead answers without waiting for the registry:
+			// well before the deadline that a wait would run into.
+			if o.latency() >= deadline/2 {
+				t.Errorf("Server.RegistryBusy after %v, want at once (< %v)", o.latency(), deadline/2)
 			}
 		default:
 			t.Errorf("slow registry under load: %s", o)
