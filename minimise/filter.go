@@ -131,6 +131,22 @@ func (s *scanner) leave() { s.depth-- }
 // topArray applies n to each element of a top-level array: objects are
 // filtered, arrays likewise element by element, scalars removed.
 func (s *scanner) topArray(n *node) error {
+	return s.filteredArray(func() (bool, error) {
+		switch s.peek() {
+		case '{':
+			return true, s.object(n)
+		case '[':
+			return true, s.topArray(n)
+		}
+		return false, s.value(false)
+	})
+}
+
+// filteredArray copies the array at s.pos, letting elem filter each
+// element in turn. elem reports whether the element it consumed is kept;
+// whatever it wrote for an element it does not keep is taken back, comma
+// included, so the output stays a well-formed array.
+func (s *scanner) filteredArray(elem func() (kept bool, err error)) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -148,16 +164,10 @@ func (s *scanner) topArray(n *node) error {
 		if !first {
 			s.out = append(s.out, ',')
 		}
-		var err error
-		switch s.peek() {
-		case '{':
-			err = s.object(n)
+		kept, err := elem()
+		if kept {
 			first = false
-		case '[':
-			err = s.topArray(n)
-			first = false
-		default:
-			err = s.value(false)
+		} else {
 			s.out = s.out[:mark]
 		}
 		if err != nil {
@@ -281,52 +291,20 @@ func (s *scanner) member(c *node) (bool, error) {
 // array filters an array whose elements are nested arrays-1 levels deeper
 // before c applies: elements of the wrong shape are removed.
 func (s *scanner) array(c *node, arrays int) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	s.pos++ // '['
-	s.out = append(s.out, '[')
-	if s.peek() == ']' {
-		s.pos++
-		s.out = append(s.out, ']')
-		s.leave()
-		return nil
-	}
-	first := true
-	for {
-		mark := len(s.out)
-		if !first {
-			s.out = append(s.out, ',')
-		}
-		var ok bool
-		var err error
-		switch next := s.peek(); {
+	return s.filteredArray(func() (bool, error) {
+		next := s.peek()
+		switch {
 		case arrays > 1:
-			if ok = next == '['; ok {
-				err = s.array(c, arrays-1)
+			if next == '[' {
+				return true, s.array(c, arrays-1)
 			}
 		case c.whole:
-			ok, err = true, s.value(true)
-		default:
-			if ok = next == '{'; ok {
-				err = s.object(c)
-			}
+			return true, s.value(true)
+		case next == '{':
+			return true, s.object(c)
 		}
-		if !ok {
-			err = s.value(false)
-			s.out = s.out[:mark]
-		} else {
-			first = false
-		}
-		if err != nil {
-			return err
-		}
-		if done, err := s.arrayNext(); err != nil || done {
-			s.out = append(s.out, ']')
-			s.leave()
-			return err
-		}
-	}
+		return false, s.value(false)
+	})
 }
 
 // value validates the next value and, when keep is set, appends it
