@@ -41,6 +41,9 @@ type Options struct {
 	Timeout time.Duration
 	// Seed varies the sequence of ids between runs.
 	Seed uint64
+	// Meter, when not nil, is started right before the measured phase
+	// and stopped right after it (the warm-up is outside).
+	Meter Meter
 }
 
 // Outcome is what one measured phase observed.
@@ -117,9 +120,21 @@ func Run(ctx context.Context, o Options) (measured, warmup Outcome, err error) {
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, warmup, err
 	}
+	// Every loop of the warm-up has ended: nothing is in flight between
+	// here and the measured phase.
+	if o.Meter != nil {
+		if err := o.Meter.Start(); err != nil {
+			return Outcome{}, warmup, err
+		}
+	}
 	measured = phase(ctx, client, o, o.Duration, true, 2)
 	if err := ctx.Err(); err != nil {
 		return measured, warmup, err
+	}
+	if o.Meter != nil {
+		if err := o.Meter.Stop(); err != nil {
+			return measured, warmup, err
+		}
 	}
 	return measured, warmup, nil
 }

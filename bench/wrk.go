@@ -154,9 +154,9 @@ func WrkArgs(o WrkOptions, script string, d time.Duration) []string {
 	return append(args, o.HeaderLines...)
 }
 
-// RunWrk runs wrk for the warm-up, then for the measured phase, and
-// returns the measured result. The warm-up's failures count as
-// WarmupErrors.
+// RunWrk runs wrk for the warm-up, then for the measured phase (o.Meter
+// around it alone), and returns the measured result. The warm-up's
+// failures count as WarmupErrors.
 func RunWrk(ctx context.Context, o WrkOptions, scenario string, round int) (Result, error) {
 	if o.Conns < 1 || o.Duration <= 0 {
 		return Result{}, errors.New("connections must be at least 1 and the duration positive")
@@ -213,9 +213,21 @@ func RunWrk(ctx context.Context, o WrkOptions, scenario string, round int) (Resu
 			return Result{}, err
 		}
 	}
+	// The warm-up's wrk has exited: nothing is in flight until the
+	// measured one starts.
+	if o.Meter != nil {
+		if err := o.Meter.Start(); err != nil {
+			return Result{}, err
+		}
+	}
 	m, err := run(o.Duration)
 	if err != nil {
 		return Result{}, err
+	}
+	if o.Meter != nil {
+		if err := o.Meter.Stop(); err != nil {
+			return Result{}, err
+		}
 	}
 	return wrkResult(scenario, round, o.Conns, m, warm), nil
 }
