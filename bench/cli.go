@@ -79,6 +79,9 @@ type RunConfig struct {
 	BodyFile   string
 	Out        string
 	CPUProfile string
+	// ServerPids are the processes whose CPU time over the measured phase
+	// is reported per request (Result.ServerCPUMicros); none when empty.
+	ServerPids []int
 }
 
 // ParseRunArgs parses the flags of "benchload run".
@@ -87,6 +90,7 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 	fs.SetOutput(stderr)
 	var c RunConfig
 	var hdr HeaderFlag
+	var pids pidList
 	var rawURL, ids, method string
 	fs.StringVar(&c.Scenario, "scenario", "", "name of the scenario in the report, e.g. direct (required)")
 	fs.IntVar(&c.Round, "round", 1, "round number in the report")
@@ -104,6 +108,7 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 	fs.DurationVar(&c.Options.Timeout, "timeout", 10*time.Second, "per-request `timeout`")
 	fs.StringVar(&c.Out, "out", "", "results `file` to append the JSON result to")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the built-in generator to `file`")
+	fs.Var(&pids, "server-pids", "`pids` (comma-separated) of the servers whose CPU time over the measured phase is reported per request (from /proc/PID/stat; a pid gone fails the run)")
 	if err := fs.Parse(args); err != nil {
 		return RunConfig{}, err
 	}
@@ -158,6 +163,7 @@ func ParseRunArgs(args []string, stderr io.Writer) (RunConfig, error) {
 	}
 	c.Options.Header = hdr.Header
 	c.HeaderLines = hdr.Raw
+	c.ServerPids = pids
 	c.Options.Seed = uint64(time.Now().UnixNano())
 	return c, nil
 }
@@ -169,6 +175,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "benchload run: %v\n", err)
 		}
 		return exitUsage(err)
+	}
+	var meter *ServerCPU
+	if len(c.ServerPids) > 0 {
+		meter = &ServerCPU{Pids: c.ServerPids}
+		c.Options.Meter = meter // only a non-nil *ServerCPU: a nil one would be a non-nil Meter
 	}
 	var res Result
 	if c.Generator == "wrk" {
@@ -193,6 +204,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "benchload run: %s round %d: %v\n", c.Scenario, c.Round, err)
 		return 1
+	}
+	if meter != nil {
+		res.ServerCPUMicros = meter.PerRequest(res.Requests)
 	}
 	fmt.Fprintln(stdout, res.Line())
 	if c.Out != "" {

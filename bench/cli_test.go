@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -293,5 +295,51 @@ func TestMainRunPostAndWait(t *testing.T) {
 	}
 	if code, _ := wait("-method", "GET", "-body-file", body, "-id", "1", srv.URL+"/"); code != 2 {
 		t.Errorf("wait GET with a body: exit %d", code)
+	}
+}
+
+// TestMainRunServerPids: with -server-pids, the round reports the CPU
+// that those processes spent per request (here the test process itself,
+// which serves the requests); a pid that does not exist fails the round.
+func TestMainRunServerPids(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/PID/stat is Linux's")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	run := func(pids string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), []string{"run", "-scenario", "direct", "-url", srv.URL + "/persons/{id}",
+			"-c", "2", "-d", "300ms", "-warmup", "20ms", "-out", out, "-server-pids", pids}, &stdout, &stderr)
+		return code, stdout.String() + stderr.String()
+	}
+	if code, msg := run(strconv.Itoa(os.Getpid())); code != 0 || !strings.Contains(msg, "µs/req") {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ReadResults(f)
+	f.Close()
+	if err != nil || len(rs) != 1 || rs[0].ServerCPUMicros <= 0 || rs[0].Requests == 0 {
+		t.Fatalf("results %+v, %v", rs, err)
+	}
+	var stdout bytes.Buffer
+	if code := Main(context.Background(), []string{"table", "-in", out}, &stdout, io.Discard); code != 0 ||
+		!strings.Contains(stdout.String(), "server cpu/req") || !strings.Contains(stdout.String(), "µs\n") {
+		t.Errorf("table: exit %d\n%s", code, stdout.String())
+	}
+
+	// A pid that cannot exist (above the kernel's pid_max): no result.
+	if code, msg := run(strconv.Itoa(os.Getpid()) + "," + strconv.Itoa(1<<30)); code != 1 || !strings.Contains(msg, "is gone") {
+		t.Errorf("missing pid: exit %d: %s", code, msg)
+	}
+	if b, _ := os.ReadFile(out); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("a result was written for the failed round:\n%s", b)
+	}
+	if code, _ := run("12,x"); code != 2 {
+		t.Errorf("bad -server-pids: exit %d", code)
 	}
 }

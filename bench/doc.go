@@ -14,11 +14,14 @@
 //	benchload run    one measured round (after a warm-up) of one scenario,
 //	                 with the built-in generator or with wrk; any method
 //	                 (-method), headers (-H) and a body (-body-file, its
-//	                 IDPlaceholder replaced per request); appends a
-//	                 Result as one JSON line to -out
+//	                 IDPlaceholder replaced per request); with
+//	                 -server-pids, the CPU time those processes spent
+//	                 over the measured phase, per request (ServerCPU,
+//	                 from /proc); appends a Result as one JSON line to -out
 //	benchload table  reads those lines and prints the comparison table:
-//	                 every round, the median per scenario and the ratios
-//	                 of req/s; exits 1 when any request failed
+//	                 every round, the median per scenario, the ratios of
+//	                 req/s and, beside each, the servers' CPU per request
+//	                 of the two scenarios; exits 1 when any request failed
 //	benchload ports  fails, naming it, when an address cannot be listened on
 //	benchload wait   polls URLs until each answers 2xx (readiness), with
 //	                 the same -method, -H and -body-file (-id for its

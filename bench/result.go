@@ -33,6 +33,13 @@ type Result struct {
 	// share of the CPUs it may run on; near 1, the generator itself was
 	// the limit, and req/s is a lower bound of what the server can do.
 	GenCPU float64 `json:"gen_cpu"`
+	// ServerCPUMicros is the CPU time (user and system) that the server
+	// processes of the scenario (benchload run -server-pids) spent over
+	// the measured phase, divided by its requests, in microseconds: what
+	// a request costs the servers, which, unlike req/s, does not fall when
+	// the generator gets less CPU (Jaeger on its CPU, a noisy round). 0
+	// when not measured.
+	ServerCPUMicros float64 `json:"server_cpu_us_per_req,omitempty"`
 }
 
 // GeneratorBound is the GenCPU from which a round is reported as limited
@@ -67,6 +74,9 @@ func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsec
 func (r Result) Line() string {
 	s := fmt.Sprintf("%-8s round %d: %9.0f req/s  p50 %s  p99 %s  errors %d  generator CPU %s",
 		r.Scenario, r.Round, r.RPS, formatMicros(r.P50Micros), formatMicros(r.P99Micros), r.Errors(), formatShare(r.GenCPU))
+	if r.ServerCPUMicros > 0 {
+		s += "  server CPU " + formatCPU(r.ServerCPUMicros) + "/req"
+	}
 	if r.FirstError != "" {
 		s += "  first: " + r.FirstError
 	}
@@ -115,6 +125,10 @@ type Summary struct {
 	Rounds                    int
 	RPS, P50Micros, P99Micros float64
 	Errors                    int64
+	// ServerCPUMicros is the median over the CPURounds rounds that
+	// measured the servers' CPU per request (0 when none did).
+	ServerCPUMicros float64
+	CPURounds       int
 }
 
 // Summarise groups results by scenario, in order of first appearance,
@@ -132,14 +146,18 @@ func Summarise(results []Result) []Summary {
 	for _, name := range order {
 		rs := by[name]
 		s := Summary{Scenario: name, Rounds: len(rs)}
-		var rps, p50, p99 []float64
+		var rps, p50, p99, cpu []float64
 		for _, r := range rs {
 			rps = append(rps, r.RPS)
 			p50 = append(p50, r.P50Micros)
 			p99 = append(p99, r.P99Micros)
+			if r.ServerCPUMicros > 0 {
+				cpu = append(cpu, r.ServerCPUMicros)
+			}
 			s.Errors += r.Errors()
 		}
 		s.RPS, s.P50Micros, s.P99Micros = Median(rps), Median(p50), Median(p99)
+		s.ServerCPUMicros, s.CPURounds = Median(cpu), len(cpu)
 		out = append(out, s)
 	}
 	return out
@@ -170,15 +188,17 @@ func ParseRatios(s string) ([]Ratio, error) {
 
 // WriteTable prints every round, the medians and, for each of ratios
 // whose two scenarios are both present, the ratio of their medians of
-// req/s. It returns the failed rounds.
+// req/s and, when both measured it, their medians of server CPU per
+// request side by side (a "cost" line). It returns the failed rounds.
 func WriteTable(w io.Writer, results []Result, ratios ...Ratio) (failed []Result, err error) {
-	const row = "%-16s %6s %9s %9s %9s %7s %8s\n"
+	const row = "%-16s %6s %9s %9s %9s %7s %8s %14s\n"
 	var b strings.Builder
-	fmt.Fprintf(&b, row, "scenario", "round", "req/s", "p50", "p99", "errors", "gen cpu")
+	fmt.Fprintf(&b, row, "scenario", "round", "req/s", "p50", "p99", "errors", "gen cpu", "server cpu/req")
 	var bound []string
 	for _, r := range results {
 		fmt.Fprintf(&b, row, r.Scenario, strconv.Itoa(r.Round), fmt.Sprintf("%.0f", r.RPS),
-			formatMicros(r.P50Micros), formatMicros(r.P99Micros), strconv.FormatInt(r.Errors(), 10), formatShare(r.GenCPU))
+			formatMicros(r.P50Micros), formatMicros(r.P99Micros), strconv.FormatInt(r.Errors(), 10), formatShare(r.GenCPU),
+			formatCPU(r.ServerCPUMicros))
 		if r.Errors() > 0 {
 			failed = append(failed, r)
 		}
@@ -187,20 +207,31 @@ func WriteTable(w io.Writer, results []Result, ratios ...Ratio) (failed []Result
 		}
 	}
 	sums := Summarise(results)
+	cpuMeasured := false
 	for _, s := range sums {
 		fmt.Fprintf(&b, row, s.Scenario, "median", fmt.Sprintf("%.0f", s.RPS),
-			formatMicros(s.P50Micros), formatMicros(s.P99Micros), strconv.FormatInt(s.Errors, 10), "")
+			formatMicros(s.P50Micros), formatMicros(s.P99Micros), strconv.FormatInt(s.Errors, 10), "",
+			formatCPU(s.ServerCPUMicros))
+		cpuMeasured = cpuMeasured || s.CPURounds > 0
+	}
+	if cpuMeasured {
+		b.WriteString("server cpu/req: CPU time (user+system) of the scenario's server processes over the measured phase, per request; lower is better\n" +
+			"cost A/B lines: the medians of server cpu/req of A and of B, A minus B, and A over B\n")
 	}
 	for _, ratio := range ratios {
 		num, den := findSummary(sums, ratio.Of), findSummary(sums, ratio.Base)
-		if num == nil || den == nil || den.RPS <= 0 {
+		if num == nil || den == nil {
 			continue
 		}
-		rounds := fmt.Sprintf("%d rounds", min(num.Rounds, den.Rounds))
-		if rounds == "1 rounds" {
-			rounds = "1 round"
+		if den.RPS > 0 {
+			fmt.Fprintf(&b, "ratio %s req/s (median of %s): %.2f\n", ratio, countRounds(min(num.Rounds, den.Rounds)), num.RPS/den.RPS)
 		}
-		fmt.Fprintf(&b, "ratio %s req/s (median of %s): %.2f\n", ratio, rounds, num.RPS/den.RPS)
+		if num.CPURounds > 0 && den.CPURounds > 0 {
+			fmt.Fprintf(&b, "cost %s server CPU per request (median of %s): %s %s vs %s %s, %s (%.2fx)\n",
+				ratio, countRounds(min(num.CPURounds, den.CPURounds)),
+				num.Scenario, formatCPU(num.ServerCPUMicros), den.Scenario, formatCPU(den.ServerCPUMicros),
+				fmt.Sprintf("%+.1fµs", num.ServerCPUMicros-den.ServerCPUMicros), num.ServerCPUMicros/den.ServerCPUMicros)
+		}
 	}
 	if len(bound) > 0 {
 		fmt.Fprintf(&b, "note: the generator used %s or more of its CPU in round(s) %s: there it, not the server, set req/s\n",
@@ -222,6 +253,23 @@ func findSummary(sums []Summary, scenario string) *Summary {
 		}
 	}
 	return nil
+}
+
+// countRounds writes n rounds, e.g. "3 rounds", "1 round".
+func countRounds(n int) string {
+	if n == 1 {
+		return "1 round"
+	}
+	return fmt.Sprintf("%d rounds", n)
+}
+
+// formatCPU writes a CPU time per request, e.g. "412.3µs"; nothing when
+// it was not measured.
+func formatCPU(us float64) string {
+	if us <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1fµs", us)
 }
 
 // formatShare writes a share as a percentage, e.g. "97%"; "-" when unknown.

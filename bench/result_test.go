@@ -165,3 +165,115 @@ func TestCPUShare(t *testing.T) {
 		t.Errorf("formatShare: %q %q", formatShare(0), formatShare(0.456))
 	}
 }
+
+func TestResultServerCPURoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	in := []Result{
+		{Scenario: "govbus", Round: 1, Requests: 30000, RPS: 10000, ServerCPUMicros: 412.5},
+		{Scenario: "direct", Round: 1, Requests: 90000, RPS: 30000}, // not measured
+	}
+	for _, r := range in {
+		if err := AppendResult(path, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"server_cpu_us_per_req":412.5`) || strings.Contains(lines[1], "server_cpu") {
+		t.Errorf("written:\n%s", raw)
+	}
+	got, err := ReadResults(strings.NewReader(string(raw)))
+	if err != nil || len(got) != 2 || got[0] != in[0] || got[1] != in[1] {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	if l := got[0].Line(); !strings.Contains(l, "server CPU 412.5µs/req") {
+		t.Errorf("Line = %q", l)
+	}
+	if l := got[1].Line(); strings.Contains(l, "server CPU") {
+		t.Errorf("Line without the measure = %q", l)
+	}
+}
+
+func TestWriteTableServerCPU(t *testing.T) {
+	var rs []Result
+	// req/s and server CPU per request of direct, proxy, govbus per round.
+	for round, v := range [][6]float64{
+		{30000, 50, 9500, 120, 9000, 400},
+		{32000, 52, 10500, 118, 10000, 420},
+		{31000, 48, 10000, 125, 8000, 380},
+	} {
+		for i, name := range []string{"direct", "proxy", "govbus"} {
+			rs = append(rs, Result{Scenario: name, Round: round + 1, RPS: v[2*i], ServerCPUMicros: v[2*i+1],
+				P50Micros: 1000 * float64(i+1), P99Micros: 4000, GenCPU: 0.5})
+		}
+	}
+	ratios, err := ParseRatios("govbus/direct,proxy/direct,govbus/proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := WriteTable(&out, rs, ratios...); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	for _, want := range []string{
+		"scenario          round     req/s       p50       p99  errors  gen cpu server cpu/req\n",
+		"direct                1     30000    1.00ms    4.00ms       0      50%         50.0µs\n",
+		"govbus                3      8000    3.00ms    4.00ms       0      50%        380.0µs\n",
+		"direct           median     31000    1.00ms    4.00ms       0                  50.0µs\n" +
+			"proxy            median     10000    2.00ms    4.00ms       0                 120.0µs\n" +
+			"govbus           median      9000    3.00ms    4.00ms       0                 400.0µs\n" +
+			"server cpu/req: CPU time (user+system) of the scenario's server processes over the measured phase, per request; lower is better\n" +
+			"cost A/B lines: the medians of server cpu/req of A and of B, A minus B, and A over B\n" +
+			// The ratio lines of req/s as before, each followed by its cost line.
+			"ratio govbus/direct req/s (median of 3 rounds): 0.29\n" +
+			"cost govbus/direct server CPU per request (median of 3 rounds): govbus 400.0µs vs direct 50.0µs, +350.0µs (8.00x)\n" +
+			"ratio proxy/direct req/s (median of 3 rounds): 0.32\n" +
+			"cost proxy/direct server CPU per request (median of 3 rounds): proxy 120.0µs vs direct 50.0µs, +70.0µs (2.40x)\n" +
+			"ratio govbus/proxy req/s (median of 3 rounds): 0.90\n" +
+			"cost govbus/proxy server CPU per request (median of 3 rounds): govbus 400.0µs vs proxy 120.0µs, +280.0µs (3.33x)\n",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, " \n") {
+		t.Errorf("trailing spaces:\n%q", table)
+	}
+
+	// The median is over the rounds that measured it; a scenario that
+	// never did has an empty cell and no cost line, its ratio stays.
+	rs[0].ServerCPUMicros = 0 // direct round 1
+	for i := range rs {
+		if rs[i].Scenario == "proxy" {
+			rs[i].ServerCPUMicros = 0
+		}
+	}
+	out.Reset()
+	if _, err := WriteTable(&out, rs, ratios...); err != nil {
+		t.Fatal(err)
+	}
+	table = out.String()
+	for _, want := range []string{
+		"direct           median     31000    1.00ms    4.00ms       0                  50.0µs\n",
+		"proxy            median     10000    2.00ms    4.00ms       0\n",
+		"cost govbus/direct server CPU per request (median of 2 rounds): govbus 400.0µs vs direct 50.0µs, +350.0µs (8.00x)\n",
+		"ratio govbus/proxy req/s (median of 3 rounds): 0.90\n",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("partly measured: table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "cost proxy/") || strings.Contains(table, "cost govbus/proxy") {
+		t.Errorf("a cost line for proxy, which was not measured:\n%s", table)
+	}
+
+	// Without any measure, no legend.
+	out.Reset()
+	if _, err := WriteTable(&out, rs[1:2], ratios...); err != nil || strings.Contains(out.String(), "server cpu/req:") {
+		t.Errorf("not measured: %v\n%s", err, out.String())
+	}
+}
