@@ -12,12 +12,32 @@
 # through govbus's POST / (soap-govbus, passthrough), and the REST-to-SOAP
 # call GET /r1/.../business-registry/companies/companies/{code} through
 # govbus (rest-to-soap, JSON answer); all in alternating rounds. Then a
-# table of req/s, p50, p99 and errors per round, the medians, and the ratios
-# govbus/direct, proxy/direct, govbus/proxy, govbus/govbus-plain,
-# govbus/govbus-nolog (the price of the message log; the project's target
-# is a cost of at most 20%, a ratio of 0.80 or more), govbus-traced/govbus,
-# soap-govbus/soap-direct and rest-to-soap/soap-direct of req/s; and the
-# size on disk and the records of each message log written.
+# table of req/s, p50, p99, errors and the servers' CPU per request per
+# round, the medians, and the ratios govbus/direct, proxy/direct,
+# govbus/proxy, govbus/govbus-plain, govbus/govbus-nolog (the price of the
+# message log; the project's target is a cost of at most 20%, a ratio of
+# 0.80 or more), govbus-traced/govbus, soap-govbus/soap-direct and
+# rest-to-soap/soap-direct of req/s, each followed by a "cost" line with
+# the two scenarios' server CPU per request; and the size on disk and the
+# records of each message log written.
+#
+# Server CPU per request: req/s alone is a poor measure of cost when the
+# generator's CPU is shared (Jaeger runs there in the traced rounds) or a
+# round is noisy. So each round also reads, from /proc/PID/stat, the CPU
+# time (user+system) of the processes that do the scenario's work, right
+# before and right after its measured phase (not the warm-up), and divides
+# it by the measured requests (benchload run -server-pids). Those processes:
+#   direct, soap-direct                          registrysim
+#   proxy                                        the bare proxy, registrysim
+#   govbus-plain, govbus-minimised, govbus,
+#   soap-govbus, rest-to-soap                    govbus, registrysim
+#   govbus-nolog                                 govbus-nolog, registrysim
+#   govbus-traced                                govbus-traced, registrysim
+# Jaeger is not counted in govbus-traced: its CPU is reported on its own
+# line. The kernel counts CPU time in ticks of 10 ms: over a 3 s round of
+# thousands of requests that is precise to a percent or two. It is what the
+# kernel charges to those processes: network work it does in softirq
+# context may land on another process (the generator) or on none.
 #
 # It builds bin/govbus, bin/registrysim and bin/benchload, gets the pinned
 # Jaeger from scripts/ensure-jaeger.sh, starts its own registrysim (civil
@@ -560,16 +580,16 @@ fi
 echo
 
 # --- rounds -----------------------------------------------------------------
-run_round() { # scenario round url [headers...]
-	local scenario=$1 round=$2 url=$3
-	shift 3
+run_round() { # scenario round server-pids url [headers...]
+	local scenario=$1 round=$2 pids=$3 url=$4
+	shift 4
 	local before after
 	before=$( (cat "$RESULTS" 2>/dev/null || true) | wc -l)
 	# A round with failed requests still reports (and fails the table);
 	# a round that produced no result stops the run.
 	local rc=0
 	"${LOAD_PIN[@]}" bin/benchload run -generator "$GENERATOR" -scenario "$scenario" -round "$round" \
-		-url "$url" -c "$CONNS" -d "$DURATION" -warmup "$WARMUP" -out "$RESULTS" "$@" || rc=$?
+		-url "$url" -c "$CONNS" -d "$DURATION" -warmup "$WARMUP" -server-pids "$pids" -out "$RESULTS" "$@" || rc=$?
 	if ((rc == 130)); then
 		echo "bench: interrupted" >&2
 		exit 130
@@ -588,25 +608,33 @@ TRACED_SECONDS=0
 if ((TRACED)); then
 	JAEGER_TICKS0=$(cpu_ticks "$JAEGER_PID")
 fi
+# The server processes of each scenario (see the header), for -server-pids.
+ON_REGISTRY=$REGISTRY_PID
+ON_PROXY=$PROXY_PID,$REGISTRY_PID
+ON_GOVBUS=$GOVBUS_PID,$REGISTRY_PID
+ON_NOLOG=$NOLOG_PID,$REGISTRY_PID
+if ((TRACED)); then
+	ON_TRACED=$TRACED_PID,$REGISTRY_PID
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
-	run_round direct "$r" "$DIRECT_URL"
-	run_round proxy "$r" "$PROXY_URL"
-	run_round govbus-plain "$r" "$GOVBUS_PLAIN_URL" "${GOVBUS_HEADERS[@]}"
-	run_round govbus-minimised "$r" "$GOVBUS_MIN_URL" "${GOVBUS_HEADERS[@]}"
-	run_round govbus-nolog "$r" "$GOVBUS_NOLOG_URL" "${GOVBUS_HEADERS[@]}"
-	run_round govbus "$r" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
+	run_round direct "$r" "$ON_REGISTRY" "$DIRECT_URL"
+	run_round proxy "$r" "$ON_PROXY" "$PROXY_URL"
+	run_round govbus-plain "$r" "$ON_GOVBUS" "$GOVBUS_PLAIN_URL" "${GOVBUS_HEADERS[@]}"
+	run_round govbus-minimised "$r" "$ON_GOVBUS" "$GOVBUS_MIN_URL" "${GOVBUS_HEADERS[@]}"
+	run_round govbus-nolog "$r" "$ON_NOLOG" "$GOVBUS_NOLOG_URL" "${GOVBUS_HEADERS[@]}"
+	run_round govbus "$r" "$ON_GOVBUS" "$GOVBUS_URL" "${GOVBUS_HEADERS[@]}"
 	if ((TRACED)); then
 		t0=$(date +%s.%N) c0=$(cpu_ticks "$JAEGER_PID")
-		run_round govbus-traced "$r" "$GOVBUS_TRACED_URL" "${GOVBUS_HEADERS[@]}"
+		run_round govbus-traced "$r" "$ON_TRACED" "$GOVBUS_TRACED_URL" "${GOVBUS_HEADERS[@]}"
 		c1=$(cpu_ticks "$JAEGER_PID")
 		JAEGER_TICKS=$((JAEGER_TICKS + c1 - c0))
 		TRACED_SECONDS=$(awk -v a="$TRACED_SECONDS" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print a + t1 - t0}')
 	fi
-	run_round soap-direct "$r" "$SOAP_DIRECT_URL" "${SOAP_HEADERS[@]}" \
+	run_round soap-direct "$r" "$ON_REGISTRY" "$SOAP_DIRECT_URL" "${SOAP_HEADERS[@]}" \
 		-body-file "$SOAP_ENVELOPE" -ids "$COMPANY_IDS"
-	run_round soap-govbus "$r" "$SOAP_GOVBUS_URL" "${SOAP_GOVBUS_HEADERS[@]}" \
+	run_round soap-govbus "$r" "$ON_GOVBUS" "$SOAP_GOVBUS_URL" "${SOAP_GOVBUS_HEADERS[@]}" \
 		-body-file "$SOAP_ENVELOPE" -ids "$COMPANY_IDS"
-	run_round rest-to-soap "$r" "$REST_TO_SOAP_URL" "${GOVBUS_HEADERS[@]}" -ids "$COMPANY_IDS"
+	run_round rest-to-soap "$r" "$ON_GOVBUS" "$REST_TO_SOAP_URL" "${GOVBUS_HEADERS[@]}" -ids "$COMPANY_IDS"
 done
 
 # --- report -----------------------------------------------------------------
