@@ -45,8 +45,9 @@ package audit
 //	  original_sha256   TEXT   NOT NULL DEFAULT '', -- '' unless minimised
 //	  PRIMARY KEY (node, seq))
 //	INDEX records_subject_time ON records (subject_hash, time_us)
-//	                           WHERE subject_hash <> ''
+//	                           WHERE subject_hash <> ''   -- PostgreSQL only
 //	INDEX records_node_time    ON records (node, time_us, seq)
+//	records_subjects: SQLite only, BySubject's index (sqlite_subjects.go)
 //	heads   (node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
 //	         time_us BIGINT NOT NULL, key_id TEXT NOT NULL,
 //	         signature TEXT NOT NULL, PRIMARY KEY (node, seq))
@@ -102,6 +103,7 @@ CREATE TABLE IF NOT EXISTS anchors (
 type SQLiteStore struct {
 	writer    *sql.DB
 	insert    *sql.Stmt // sqliteInsertRecord, prepared once on the writer
+	subjects  *sql.Stmt // sqliteInsertSubjects, likewise
 	readers   *sql.DB
 	closeOnce sync.Once
 	closeErr  error
@@ -135,20 +137,29 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		writer.Close()
 		return nil, fmt.Errorf("preparing the record insert of %s: %w", path, err)
 	}
+	subjects, err := writer.Prepare(sqliteInsertSubjects)
+	if err != nil {
+		insert.Close()
+		writer.Close()
+		return nil, fmt.Errorf("preparing the subject index insert of %s: %w", path, err)
+	}
 	readers, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
 	if err != nil {
+		subjects.Close()
 		insert.Close()
 		writer.Close()
 		return nil, fmt.Errorf("opening message log %s: %w", path, err)
 	}
 	readers.SetMaxOpenConns(4)
-	return &SQLiteStore{writer: writer, insert: insert, readers: readers}, nil
+	return &SQLiteStore{writer: writer, insert: insert, subjects: subjects, readers: readers}, nil
 }
 
 // sqliteMigrate creates the schema where it is missing, in one IMMEDIATE
 // transaction: the tables, the columns added since the first version
 // (sqlAddedColumns) and the indexes, replacing an index made before its
-// definition changed (sqlIndex.stale).
+// definition changed (sqlIndex.stale); a database made before
+// records_subjects loses records_subject_time and has its records indexed
+// in records_subjects.
 func sqliteMigrate(db *sql.DB) (err error) {
 	tx, err := db.Begin()
 	if err != nil {
@@ -174,6 +185,9 @@ func sqliteMigrate(db *sql.DB) (err error) {
 		}
 	}
 	for _, ix := range sqlIndexes {
+		if ix.name == sqlSubjectIndex {
+			continue
+		}
 		var def string
 		err := tx.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1`, ix.name).Scan(&def)
 		switch {
@@ -187,6 +201,18 @@ func sqliteMigrate(db *sql.DB) (err error) {
 		}
 		if _, err := tx.Exec(ix.create()); err != nil {
 			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'records_subjects'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := tx.Exec(`DROP INDEX IF EXISTS ` + sqlSubjectIndex); err != nil {
+			return err
+		}
+		if err := sqliteIndexSubjects(tx); err != nil {
+			return fmt.Errorf("indexing the data subjects: %w", err)
 		}
 	}
 	return tx.Commit()
@@ -218,6 +244,9 @@ func (s *SQLiteStore) Append(ctx context.Context, records []Record, head *Signed
 				return fmt.Errorf("inserting record %d: %w", records[i].Seq, err)
 			}
 		}
+		if err := insertSubjects(rowCtx, tx.StmtContext(ctx, s.subjects), records); err != nil {
+			return err
+		}
 	}
 	if head != nil {
 		if _, err := tx.ExecContext(ctx, sqlInsertHead("heads"), sqlHeadArgs(head)...); err != nil {
@@ -244,6 +273,7 @@ func (s *SQLiteStore) Prune(ctx context.Context, node string, upTo int64, anchor
 	for _, q := range []string{
 		`DELETE FROM records WHERE node = $1 AND seq <= $2`,
 		`DELETE FROM heads WHERE node = $1 AND seq <= $2`,
+		`DELETE FROM records_subjects WHERE doc_node = $1 AND doc_last <= $2`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, node, upTo); err != nil {
 			return fmt.Errorf("pruning: %w", err)
@@ -282,7 +312,7 @@ func (s *SQLiteStore) Close() error {
 		if err != nil {
 			err = fmt.Errorf("checkpointing message log: %w", err)
 		}
-		s.closeErr = errors.Join(err, s.insert.Close(), s.readers.Close(), s.writer.Close())
+		s.closeErr = errors.Join(err, s.insert.Close(), s.subjects.Close(), s.readers.Close(), s.writer.Close())
 	})
 	return s.closeErr
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // sqlitePage is how many rows Scan and Heads read per query: each page is a
@@ -89,18 +88,6 @@ func (s *SQLiteStore) oneHead(ctx context.Context, q, node string) (SignedHead, 
 		return SignedHead{}, false, err
 	}
 	return h, true, nil
-}
-
-// BySubject implements Store, on the records_subject_time index.
-func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
-	if subjectHash == "" {
-		return nil, nil
-	}
-	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, sqlBySubject, subjectHash, from.UnixMicro(), to.UnixMicro())
-	if err != nil {
-		return nil, fmt.Errorf("reading records by subject: %w", err)
-	}
-	return rs, nil
 }
 
 // ByTime implements Store, on the records_node_time index; over every

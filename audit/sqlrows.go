@@ -74,14 +74,19 @@ func (ix sqlIndex) stale(def string) bool {
 		strings.Contains(strings.ToUpper(def), " WHERE ") != (ix.where != "")
 }
 
-// sqlIndexes are the records table's secondary indexes, in both stores.
+// sqlSubjectIndex names BySubject's index, which only the PostgreSQL store
+// keeps (the SQLite store's is records_subjects: sqlite_subjects.go).
+const sqlSubjectIndex = "records_subject_time"
+
+// sqlIndexes are the records table's secondary indexes: all of them in the
+// PostgreSQL store, all but sqlSubjectIndex in the SQLite store.
 var sqlIndexes = []sqlIndex{
 	// BySubject's. Partial: the records of no subject (''), which services
 	// that name no data subject make, are left out, and cost no insert into
 	// an index whose keys, keyed hashes, are random (each insert writes a
 	// page of its own). The index used to hold every record: a store
 	// opening a database made then rebuilds it, once.
-	{name: "records_subject_time", on: "subject_hash, time_us", where: "subject_hash <> ''"},
+	{name: sqlSubjectIndex, on: "subject_hash, time_us", where: "subject_hash <> ''"},
 	// ByTime's: its order, (time_us, seq) within a node. Its keys grow with
 	// time, so inserts stay at its end (an index led by the random request
 	// id halved the SQLite store's append rate). ByTime's other filters

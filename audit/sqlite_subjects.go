@@ -1,0 +1,174 @@
+package audit
+
+// The SQLite store's index of data subjects.
+//
+// A B-tree index on the subject's keyed hash (PostgreSQL's
+// records_subject_time) costs SQLite a page write per record: the keys are
+// random, so every insert lands on a page of its own, and a commit of 48
+// records rewrites some 48 pages of the index (BenchmarkSQLiteLayoutCost:
+// about two thirds of a record's cost). The SQLite store keeps the index in
+// an FTS5 table instead, one row per committed batch of a node: the batch's
+// seq range and, as its text, the distinct subject tokens of its records.
+// FTS5 writes each transaction's terms as one new sorted segment and merges
+// segments in the background of later writes, so a batch costs a few
+// sequential pages however large the log, and finding a subject reads the
+// batches that hold it and then their records by primary key.
+//
+//	CREATE VIRTUAL TABLE records_subjects USING fts5(
+//	    tokens, doc_node UNINDEXED, doc_first UNINDEXED, doc_last UNINDEXED,
+//	    detail = none, columnsize = 0)
+//
+// The index only narrows the search: BySubject keeps the records whose own
+// subject_hash is the one asked for, so a token shared by two subjects, or a
+// row edited behind the store's back, never returns a wrong record.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+const sqliteSubjectsSchema = `CREATE VIRTUAL TABLE records_subjects USING fts5(
+	tokens, doc_node UNINDEXED, doc_first UNINDEXED, doc_last UNINDEXED,
+	detail = none, columnsize = 0)`
+
+const sqliteInsertSubjects = `INSERT INTO records_subjects (tokens, doc_node, doc_first, doc_last) VALUES (?, ?, ?, ?)`
+
+// sqliteBySubject is BySubject's query: the batches whose tokens hold the
+// subject's ($1, a quoted FTS5 string), then their records of that subject
+// ($2) and time range ($3, $4), by primary key.
+const sqliteBySubject = `SELECT ` + sqlRecordColumns + `
+	FROM records_subjects JOIN records
+		ON node = doc_node AND seq >= doc_first AND seq <= doc_last
+	WHERE records_subjects MATCH $1 AND subject_hash = $2 AND time_us >= $3 AND time_us < $4
+	ORDER BY time_us, node, seq`
+
+// subjectTokenLen is how many hex digits of a subject hash make its token:
+// 64 bits, enough that another subject rarely shares a batch's token and
+// short enough to keep the index small.
+const subjectTokenLen = 16
+
+// subjectToken returns the FTS5 term of a subject hash: its first 16 hex
+// digits (a keyed hash is lower-case hex), or, for any other string, "x"
+// and the first 16 hex digits of its SHA-256, so every term is a plain
+// ASCII word to the tokenizer.
+func subjectToken(subjectHash string) string {
+	if len(subjectHash) >= subjectTokenLen && isLowerHex(subjectHash[:subjectTokenLen]) {
+		return subjectHash[:subjectTokenLen]
+	}
+	sum := sha256.Sum256([]byte(subjectHash))
+	return "x" + hex.EncodeToString(sum[:subjectTokenLen/2])
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// subjectDoc is one row of records_subjects in the making.
+type subjectDoc struct {
+	node        string
+	first, last int64
+	tokens      []string
+}
+
+// subjectDocs returns the records_subjects rows of records: one per node
+// among those with a subject, covering that node's seqs in records.
+func subjectDocs(records []Record) []subjectDoc {
+	var docs []subjectDoc
+	for i := range records {
+		r := &records[i]
+		if r.SubjectHash == "" {
+			continue
+		}
+		j := slices.IndexFunc(docs, func(d subjectDoc) bool { return d.node == r.Node })
+		if j < 0 {
+			docs = append(docs, subjectDoc{node: r.Node, first: r.Seq, last: r.Seq})
+			j = len(docs) - 1
+		}
+		d := &docs[j]
+		d.first, d.last = min(d.first, r.Seq), max(d.last, r.Seq)
+		d.tokens = append(d.tokens, subjectToken(r.SubjectHash))
+	}
+	for i := range docs {
+		slices.Sort(docs[i].tokens)
+		docs[i].tokens = slices.Compact(docs[i].tokens)
+	}
+	return docs
+}
+
+// insertSubjects stores the records_subjects rows of records.
+func insertSubjects(ctx context.Context, stmt *sql.Stmt, records []Record) error {
+	for _, d := range subjectDocs(records) {
+		if _, err := stmt.ExecContext(ctx, strings.Join(d.tokens, " "), d.node, d.first, d.last); err != nil {
+			return fmt.Errorf("indexing the subjects of records %d-%d: %w", d.first, d.last, err)
+		}
+	}
+	return nil
+}
+
+// sqliteIndexSubjects creates records_subjects in a database made before
+// it and indexes the records already there, in batches of a node's
+// consecutive records, within tx (the schema's migration).
+func sqliteIndexSubjects(tx *sql.Tx) error {
+	if _, err := tx.Exec(sqliteSubjectsSchema); err != nil {
+		return err
+	}
+	insert, err := tx.Prepare(sqliteInsertSubjects)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	rows, err := tx.Query(`SELECT node, seq, subject_hash FROM records WHERE subject_hash <> '' ORDER BY node, seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	const perDoc = 1000
+	var batch []Record
+	flush := func() error {
+		err := insertSubjects(context.Background(), insert, batch)
+		batch = batch[:0]
+		return err
+	}
+	for rows.Next() {
+		var r Record
+		if err := rows.Scan(&r.Node, &r.Seq, &r.SubjectHash); err != nil {
+			return err
+		}
+		if len(batch) == perDoc || len(batch) > 0 && batch[0].Node != r.Node {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+// BySubject implements Store, on records_subjects.
+func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
+	if subjectHash == "" {
+		return nil, nil
+	}
+	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, sqliteBySubject,
+		`"`+subjectToken(subjectHash)+`"`, subjectHash, from.UnixMicro(), to.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("reading records by subject: %w", err)
+	}
+	// Batches of one node never overlap, but a database edited by hand
+	// may hold rows that do: each record once.
+	return slices.CompactFunc(rs, func(a, b Record) bool { return a.Node == b.Node && a.Seq == b.Seq }), nil
+}
