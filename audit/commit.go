@@ -3,8 +3,13 @@ package audit
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 )
+
+// maxYields bounds the yields of one gather: each lets every runnable
+// goroutine run once, so a few reach the appenders of a busy node.
+const maxYields = 4
 
 // chainState is the chain head as the committer knows it.
 type chainState struct {
@@ -63,12 +68,27 @@ func (l *Log) gatherNow(batch []*pending) []*pending {
 	return batch
 }
 
-// gather completes a batch: the records already waiting and, under load
-// (the last commit held more than one record), those arriving within
+// gather completes a batch: the records already waiting; then, while
+// yielding the processor lets other goroutines add more, those; and, under
+// load (the last commit held more than one record), those arriving within
 // MaxDelay until the batch is as large as the last one: the appenders just
 // answered are the likeliest to append next.
+//
+// The yield matters when goroutines outnumber processors: an appender's
+// send hands the processor straight to the waiting committer, which would
+// otherwise commit that one record while the exchanges about to append wait
+// their turn to run; a commit's cost is mostly per transaction (the fsync,
+// the WAL frames), so batches that small multiply it. Where processors are
+// idle, the yield returns at once.
 func (l *Log) gather(batch []*pending) []*pending {
 	batch = l.gatherNow(batch)
+	for range maxYields {
+		n := len(batch)
+		runtime.Gosched()
+		if batch = l.gatherNow(batch); len(batch) == n || len(batch) >= l.opts.MaxBatch {
+			break
+		}
+	}
 	target := min(l.chain.lastBatch, l.opts.MaxBatch)
 	if l.opts.MaxDelay < 0 || target <= 1 || len(batch) >= target {
 		return batch
