@@ -102,7 +102,7 @@ func (s *scanner) document(root *node) error {
 	case '{':
 		err = s.object(root)
 	case '[':
-		err = s.topArray(root)
+		err = s.array(root, topLevel)
 	default:
 		if err = s.value(false); err == nil {
 			s.out = append(s.out, "null"...)
@@ -128,25 +128,16 @@ func (s *scanner) enter() error {
 
 func (s *scanner) leave() { s.depth-- }
 
-// topArray applies n to each element of a top-level array: objects are
-// filtered, arrays likewise element by element, scalars removed.
-func (s *scanner) topArray(n *node) error {
-	return s.filteredArray(func() (bool, error) {
-		switch s.peek() {
-		case '{':
-			return true, s.object(n)
-		case '[':
-			return true, s.topArray(n)
-		}
-		return false, s.value(false)
-	})
-}
+// topLevel is the arrays count array is given for a top-level array (a
+// list of records): its objects are filtered by the root node, its arrays
+// likewise element by element, and its scalars removed. A member's array
+// always has a count of 1 or more.
+const topLevel = 0
 
-// filteredArray copies the array at s.pos, letting elem filter each
-// element in turn. elem reports whether the element it consumed is kept;
-// whatever it wrote for an element it does not keep is taken back, comma
-// included, so the output stays a well-formed array.
-func (s *scanner) filteredArray(elem func() (kept bool, err error)) error {
+// array filters the array at s.pos by c. For a member's value, arrays is
+// the number of "[]" its path has left before c applies; for a top-level
+// array it is topLevel. Elements without the expected shape are removed.
+func (s *scanner) array(c *node, arrays int) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -164,11 +155,11 @@ func (s *scanner) filteredArray(elem func() (kept bool, err error)) error {
 		if !first {
 			s.out = append(s.out, ',')
 		}
-		kept, err := elem()
+		kept, err := s.element(c, arrays)
 		if kept {
 			first = false
 		} else {
-			s.out = s.out[:mark]
+			s.out = s.out[:mark] // the comma written for it
 		}
 		if err != nil {
 			return err
@@ -179,6 +170,31 @@ func (s *scanner) filteredArray(elem func() (kept bool, err error)) error {
 			return err
 		}
 	}
+}
+
+// element filters one element of an array that array(c, arrays) filters
+// and reports whether it is kept. An element that is not kept is validated
+// all the same, and nothing of it is written.
+func (s *scanner) element(c *node, arrays int) (kept bool, err error) {
+	next := s.peek()
+	switch {
+	case arrays == topLevel:
+		switch next {
+		case '{':
+			return true, s.object(c)
+		case '[':
+			return true, s.array(c, topLevel)
+		}
+	case arrays > 1:
+		if next == '[' {
+			return true, s.array(c, arrays-1)
+		}
+	case c.whole:
+		return true, s.value(true)
+	case next == '{':
+		return true, s.object(c)
+	}
+	return false, s.value(false)
 }
 
 // arrayNext consumes the ',' or ']' after an element; done at ']'.
@@ -286,25 +302,6 @@ func (s *scanner) member(c *node) (bool, error) {
 		return false, s.value(false)
 	}
 	return true, s.object(c)
-}
-
-// array filters an array whose elements are nested arrays-1 levels deeper
-// before c applies: elements of the wrong shape are removed.
-func (s *scanner) array(c *node, arrays int) error {
-	return s.filteredArray(func() (bool, error) {
-		next := s.peek()
-		switch {
-		case arrays > 1:
-			if next == '[' {
-				return true, s.array(c, arrays-1)
-			}
-		case c.whole:
-			return true, s.value(true)
-		case next == '{':
-			return true, s.object(c)
-		}
-		return false, s.value(false)
-	})
 }
 
 // value validates the next value and, when keep is set, appends it
