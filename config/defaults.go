@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/govbus/govbus/outbound"
+)
 
 // Defaults of the values that the field comments promise.
 const (
@@ -10,104 +14,80 @@ const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultMaxRequestBytes  = 10 << 20
 	DefaultMaxResponseBytes = 32 << 20
-	DefaultRetryMax         = 2
+	// DefaultRetryMax, like a registry's max_in_flight, pool, retry
+	// budget and breaker defaults, is package outbound's, which makes the
+	// calls.
+	DefaultRetryMax = outbound.DefaultRetryMax
 )
+
+// orDefault sets *v to d when *v is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
 
 // setDefaults fills every unset field with its documented default.
 func setDefaults(c *Config) {
-	if c.Node == "" {
-		c.Node = "govbus"
-	}
+	orDefault(&c.Node, "govbus")
 	l := &c.Listeners
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
 	defD := func(d *Duration, v time.Duration) {
 		if *d == 0 {
 			*d = Duration(v)
 		}
 	}
-	def(&l.Consumer.Address, DefaultConsumerAddress)
-	def(&l.Status.Address, DefaultStatusAddress)
-	def(&l.Admin.Address, DefaultAdminAddress)
+	orDefault(&l.Consumer.Address, DefaultConsumerAddress)
+	orDefault(&l.Status.Address, DefaultStatusAddress)
+	orDefault(&l.Admin.Address, DefaultAdminAddress)
 	defD(&l.ReadHeaderTimeout, 5*time.Second)
 	defD(&l.ReadTimeout, 60*time.Second)
 	defD(&l.WriteTimeout, 120*time.Second)
 	defD(&l.IdleTimeout, 120*time.Second)
 	defD(&l.DrainTimeout, 15*time.Second)
-	if l.MaxHeaderBytes == 0 {
-		l.MaxHeaderBytes = 64 << 10
-	}
+	orDefault(&l.MaxHeaderBytes, 64<<10)
 	ml := &c.MessageLog
-	def(&ml.Store, "sqlite")
+	orDefault(&ml.Store, "sqlite")
 	if ml.Store == "sqlite" {
-		def(&ml.Path, "var/messagelog.db")
+		orDefault(&ml.Path, "var/messagelog.db")
 	}
-	def(&ml.SigningKey, "var/messagelog.key")
-	if ml.SignEvery == 0 {
-		ml.SignEvery = 1000
-	}
+	orDefault(&ml.SigningKey, "var/messagelog.key")
+	orDefault(&ml.SignEvery, 1000)
 	defD(&ml.SignInterval, time.Second)
 	for i := range c.Registries {
 		r := &c.Registries[i]
-		def(&r.Adapter, "rest")
-		def(&r.Auth.Type, "none")
+		orDefault(&r.Adapter, "rest")
+		orDefault(&r.Auth.Type, "none")
 		defD(&r.Timeout, DefaultTimeout)
-		if r.MaxRequestBytes == 0 {
-			r.MaxRequestBytes = DefaultMaxRequestBytes
-		}
-		if r.MaxResponseBytes == 0 {
-			r.MaxResponseBytes = DefaultMaxResponseBytes
-		}
+		orDefault(&r.MaxRequestBytes, DefaultMaxRequestBytes)
+		orDefault(&r.MaxResponseBytes, DefaultMaxResponseBytes)
 		if r.Retry.Max == nil {
 			n := DefaultRetryMax
 			r.Retry.Max = &n
 		}
-		if r.MaxInFlight == 0 {
-			r.MaxInFlight = 256
-		}
-		if r.Retry.BudgetRatio == 0 {
-			r.Retry.BudgetRatio = 0.2
-		}
-		if r.Retry.BudgetMinPerSecond == 0 {
-			r.Retry.BudgetMinPerSecond = 5
-		}
+		orDefault(&r.MaxInFlight, outbound.DefaultMaxInFlight)
+		orDefault(&r.Retry.BudgetRatio, outbound.DefaultBudgetRatio)
+		orDefault(&r.Retry.BudgetMinPerSecond, outbound.DefaultBudgetMinPerSecond)
 		b := &r.Breaker
-		if b.ConsecutiveFailures == 0 {
-			b.ConsecutiveFailures = 5
-		}
-		if b.FailureRatio == 0 {
-			b.FailureRatio = 0.5
-		}
-		if b.MinRequests == 0 {
-			b.MinRequests = 20
-		}
-		defD(&b.Interval, 10*time.Second)
-		defD(&b.OpenTimeout, 10*time.Second)
-		if b.HalfOpenRequests == 0 {
-			b.HalfOpenRequests = 1
-		}
-		defD(&r.Retry.WaitMin, 20*time.Millisecond)
-		defD(&r.Retry.WaitMax, time.Second)
-		if r.Pool.MaxIdleConnsPerHost == 0 {
-			r.Pool.MaxIdleConnsPerHost = 256
-		}
-		if r.Pool.MaxConnsPerHost == 0 {
-			r.Pool.MaxConnsPerHost = 512
-		}
-		defD(&r.Pool.IdleConnTimeout, 90*time.Second)
-		defD(&r.Pool.ConnectTimeout, 2*time.Second)
+		orDefault(&b.ConsecutiveFailures, outbound.DefaultConsecutiveFailures)
+		orDefault(&b.FailureRatio, outbound.DefaultFailureRatio)
+		orDefault(&b.MinRequests, outbound.DefaultMinRequests)
+		defD(&b.Interval, outbound.DefaultBreakerInterval)
+		defD(&b.OpenTimeout, outbound.DefaultOpenTimeout)
+		orDefault(&b.HalfOpenRequests, outbound.DefaultHalfOpenRequests)
+		defD(&r.Retry.WaitMin, outbound.DefaultRetryWaitMin)
+		defD(&r.Retry.WaitMax, outbound.DefaultRetryWaitMax)
+		orDefault(&r.Pool.MaxIdleConnsPerHost, outbound.DefaultMaxIdleConnsPerHost)
+		orDefault(&r.Pool.MaxConnsPerHost, outbound.DefaultMaxConnsPerHost)
+		defD(&r.Pool.IdleConnTimeout, outbound.DefaultIdleConnTimeout)
+		defD(&r.Pool.ConnectTimeout, outbound.DefaultConnectTimeout)
 		for j := range r.Services {
 			s := &r.Services[j]
 			if len(s.Methods) == 0 {
 				s.Methods = []string{"GET"}
 			}
 			defD(&s.Timeout, r.Timeout.D())
-			if s.MaxRequestBytes == 0 {
-				s.MaxRequestBytes = r.MaxRequestBytes
-			}
+			orDefault(&s.MaxRequestBytes, r.MaxRequestBytes)
 		}
 	}
 }

@@ -100,6 +100,31 @@ type Breaker struct {
 	HalfOpenRequests uint32
 }
 
+// The defaults that zero fields of a Config take, as their comments give
+// them; a constant whose number alone would not take its field's type
+// carries that type. The config package fills a registry's settings from
+// these too, so that a configuration file and a Config built in code fall
+// back to the same values.
+const (
+	DefaultMaxInFlight                 = 256
+	DefaultMaxIdleConnsPerHost         = 256
+	DefaultMaxConnsPerHost             = 512
+	DefaultIdleConnTimeout             = 90 * time.Second
+	DefaultConnectTimeout              = 2 * time.Second
+	DefaultRetryMax                    = 2
+	DefaultRetryWaitMin                = 20 * time.Millisecond
+	DefaultRetryWaitMax                = time.Second
+	DefaultBudgetRatio                 = 0.2
+	DefaultBudgetMinPerSecond  float64 = 5
+	DefaultBudgetWindow                = 10 * time.Second
+	DefaultConsecutiveFailures uint32  = 5
+	DefaultFailureRatio                = 0.5
+	DefaultMinRequests         uint32  = 20
+	DefaultBreakerInterval             = 10 * time.Second
+	DefaultOpenTimeout                 = 10 * time.Second
+	DefaultHalfOpenRequests    uint32  = 1
+)
+
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -107,45 +132,45 @@ func (c *Config) setDefaults() {
 		}
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 256
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Pool.MaxIdleConnsPerHost == 0 {
-		c.Pool.MaxIdleConnsPerHost = 256
+		c.Pool.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
 	if c.Pool.MaxConnsPerHost == 0 {
-		c.Pool.MaxConnsPerHost = 512
+		c.Pool.MaxConnsPerHost = DefaultMaxConnsPerHost
 	}
-	def(&c.Pool.IdleConnTimeout, 90*time.Second)
-	def(&c.Pool.ConnectTimeout, 2*time.Second)
+	def(&c.Pool.IdleConnTimeout, DefaultIdleConnTimeout)
+	def(&c.Pool.ConnectTimeout, DefaultConnectTimeout)
 	if c.Retry.Max == 0 {
-		c.Retry.Max = 2
+		c.Retry.Max = DefaultRetryMax
 	}
 	if c.Retry.Max < 0 {
 		c.Retry.Max = 0
 	}
-	def(&c.Retry.WaitMin, 20*time.Millisecond)
-	def(&c.Retry.WaitMax, time.Second)
+	def(&c.Retry.WaitMin, DefaultRetryWaitMin)
+	def(&c.Retry.WaitMax, DefaultRetryWaitMax)
 	if c.Retry.BudgetRatio == 0 {
-		c.Retry.BudgetRatio = 0.2
+		c.Retry.BudgetRatio = DefaultBudgetRatio
 	}
 	if c.Retry.BudgetMinPerSecond == 0 {
-		c.Retry.BudgetMinPerSecond = 5
+		c.Retry.BudgetMinPerSecond = DefaultBudgetMinPerSecond
 	}
-	def(&c.Retry.BudgetWindow, 10*time.Second)
+	def(&c.Retry.BudgetWindow, DefaultBudgetWindow)
 	b := &c.Breaker
 	if b.ConsecutiveFailures == 0 {
-		b.ConsecutiveFailures = 5
+		b.ConsecutiveFailures = DefaultConsecutiveFailures
 	}
 	if b.FailureRatio == 0 {
-		b.FailureRatio = 0.5
+		b.FailureRatio = DefaultFailureRatio
 	}
 	if b.MinRequests == 0 {
-		b.MinRequests = 20
+		b.MinRequests = DefaultMinRequests
 	}
-	def(&b.Interval, 10*time.Second)
-	def(&b.OpenTimeout, 10*time.Second)
+	def(&b.Interval, DefaultBreakerInterval)
+	def(&b.OpenTimeout, DefaultOpenTimeout)
 	if b.HalfOpenRequests == 0 {
-		b.HalfOpenRequests = 1
+		b.HalfOpenRequests = DefaultHalfOpenRequests
 	}
 	if c.Observer == nil {
 		c.Observer = NopObserver{}
