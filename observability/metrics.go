@@ -17,6 +17,21 @@ import (
 // durationBuckets are the classic buckets of the duration histograms.
 var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
+// newDurationHistogram makes a govbus_<name> histogram of durations in
+// seconds, by labels. Every duration histogram has the same layout: the
+// classic durationBuckets and, alongside, a native histogram (growth
+// factor 1.1, at most 160 buckets, reset no more than hourly).
+func newDurationHistogram(name, help string, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "govbus", Name: name,
+		Help:                            help,
+		Buckets:                         durationBuckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, labels)
+}
+
 // Reloaded counts a configuration reload: ok, or refused.
 func (m *Metrics) Reloaded(ok bool) {
 	if ok {
@@ -58,14 +73,9 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 			Namespace: "govbus", Name: "exchanges_total",
 			Help: "Exchanges by client, service, method and outcome (ok when the registry answered, else the error type).",
 		}, []string{"client", "service", "method", "outcome"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "govbus", Name: "exchange_duration_seconds",
-			Help:                            "Time from reading the request head to writing the answer.",
-			Buckets:                         durationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"service", "method", "outcome"}),
+		duration: newDurationHistogram("exchange_duration_seconds",
+			"Time from reading the request head to writing the answer.",
+			"service", "method", "outcome"),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "govbus", Name: "exchanges_in_flight",
 			Help: "Exchanges being served now.",

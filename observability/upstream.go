@@ -53,14 +53,9 @@ func NewUpstream(reg prometheus.Registerer) *Upstream {
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "govbus", Name: "upstream_in_flight", Help: "Requests in flight to each registry (the bulkhead's use).",
 		}, []string{"registry"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "govbus", Name: "upstream_duration_seconds",
-			Help:                            "Time of one attempt on a registry endpoint, from sending the request to the answer's head.",
-			Buckets:                         durationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"registry", "endpoint"}),
+		duration: newDurationHistogram("upstream_duration_seconds",
+			"Time of one attempt on a registry endpoint, from sending the request to the answer's head.",
+			"registry", "endpoint"),
 	}
 	reg.MustRegister(u.attempts, u.retries, u.budget, refreshing{u.state, &u.refresh}, u.transitions, u.inFlight, u.duration)
 	return u
