@@ -17,6 +17,16 @@ import (
 // durationBuckets are the classic buckets of the duration histograms.
 var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
+// newCounterVec makes a govbus_<name> counter, by labels.
+func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "govbus", Name: name, Help: help}, labels)
+}
+
+// newGaugeVec makes a govbus_<name> gauge, by labels.
+func newGaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "govbus", Name: name, Help: help}, labels)
+}
+
 // newDurationHistogram makes a govbus_<name> histogram of durations in
 // seconds, by labels. Every duration histogram has the same layout: the
 // classic durationBuckets and, alongside, a native histogram (growth
@@ -69,10 +79,9 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 		now = time.Now
 	}
 	m := &Metrics{
-		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "exchanges_total",
-			Help: "Exchanges by client, service, method and outcome (ok when the registry answered, else the error type).",
-		}, []string{"client", "service", "method", "outcome"}),
+		exchanges: newCounterVec("exchanges_total",
+			"Exchanges by client, service, method and outcome (ok when the registry answered, else the error type).",
+			"client", "service", "method", "outcome"),
 		duration: newDurationHistogram("exchange_duration_seconds",
 			"Time from reading the request head to writing the answer.",
 			"service", "method", "outcome"),
@@ -80,18 +89,15 @@ func NewMetrics(reg prometheus.Registerer, now func() time.Time) *Metrics {
 			Namespace: "govbus", Name: "exchanges_in_flight",
 			Help: "Exchanges being served now.",
 		}),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "policy_decisions_total",
-			Help: "Policy decisions by result (allow, deny, purpose-required).",
-		}, []string{"result"}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "config_reloads_total",
-			Help: "Configuration reloads by result (ok, refused).",
-		}, []string{"result"}),
-		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "rate_limited_total",
-			Help: "Exchanges refused because the client's rate or quota was spent.",
-		}, []string{"client"}),
+		decisions: newCounterVec("policy_decisions_total",
+			"Policy decisions by result (allow, deny, purpose-required).",
+			"result"),
+		reloads: newCounterVec("config_reloads_total",
+			"Configuration reloads by result (ok, refused).",
+			"result"),
+		limited: newCounterVec("rate_limited_total",
+			"Exchanges refused because the client's rate or quota was spent.",
+			"client"),
 		logFails: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "govbus", Name: "messagelog_write_failures_total",
 			Help: "Exchanges refused with Server.LoggingFailed because the message log could not be written.",

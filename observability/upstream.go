@@ -32,27 +32,24 @@ var _ outbound.Observer = (*Upstream)(nil)
 // NewUpstream registers the outbound metrics on reg.
 func NewUpstream(reg prometheus.Registerer) *Upstream {
 	u := &Upstream{
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "upstream_attempts_total",
-			Help: "Attempts sent to registry endpoints, by result (ok: any answer below 500; 5xx; error; timeout).",
-		}, []string{"registry", "endpoint", "result"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "upstream_retries_total", Help: "Requests re-sent to a registry.",
-		}, []string{"registry"}),
-		budget: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "upstream_retry_budget_exhausted_total",
-			Help: "Retries refused because the registry's retry budget was spent.",
-		}, []string{"registry"}),
-		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "govbus", Name: "breaker_state",
-			Help: "Circuit breaker state per endpoint: 0 closed, 1 half-open, 2 open.",
-		}, []string{"registry", "endpoint"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "govbus", Name: "breaker_transitions_total", Help: "Circuit breaker state changes per endpoint, by new state.",
-		}, []string{"registry", "endpoint", "to"}),
-		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "govbus", Name: "upstream_in_flight", Help: "Requests in flight to each registry (the bulkhead's use).",
-		}, []string{"registry"}),
+		attempts: newCounterVec("upstream_attempts_total",
+			"Attempts sent to registry endpoints, by result (ok: any answer below 500; 5xx; error; timeout).",
+			"registry", "endpoint", "result"),
+		retries: newCounterVec("upstream_retries_total",
+			"Requests re-sent to a registry.",
+			"registry"),
+		budget: newCounterVec("upstream_retry_budget_exhausted_total",
+			"Retries refused because the registry's retry budget was spent.",
+			"registry"),
+		state: newGaugeVec("breaker_state",
+			"Circuit breaker state per endpoint: 0 closed, 1 half-open, 2 open.",
+			"registry", "endpoint"),
+		transitions: newCounterVec("breaker_transitions_total",
+			"Circuit breaker state changes per endpoint, by new state.",
+			"registry", "endpoint", "to"),
+		inFlight: newGaugeVec("upstream_in_flight",
+			"Requests in flight to each registry (the bulkhead's use).",
+			"registry"),
 		duration: newDurationHistogram("upstream_duration_seconds",
 			"Time of one attempt on a registry endpoint, from sending the request to the answer's head.",
 			"registry", "endpoint"),
