@@ -137,81 +137,44 @@ func (p *envelopeParser) text(field string) (v string, ok bool, err error) {
 // once, nothing else inside. A violation is client.invalid_xml (as X-Road
 // answers a missing objectType) and yields a nil ID.
 func (p *envelopeParser) identifier(t token, service bool) (*ID, error) {
-	field := "xrd:client"
+	f := &partsField{p: p, name: "xrd:client", valid: true}
 	if service {
-		field = "xrd:service"
-	}
-	valid := true
-	bad := func(msg string) {
-		valid = false
-		p.headerErr(CodeInvalidXML, field+": "+msg)
+		f.name = "xrd:service"
 	}
 
 	id := &ID{}
 	ot, has := attrValue(t.attrs, xml.Name{Space: nsID, Local: "objectType"})
 	switch {
 	case !has:
-		bad("no id:objectType attribute")
+		f.bad("no id:objectType attribute")
 	case service && ot != ObjectService:
-		bad("id:objectType must be SERVICE")
+		f.bad("id:objectType must be SERVICE")
 	case !service && ot != ObjectMember && ot != ObjectSubsystem:
-		bad("id:objectType must be MEMBER or SUBSYSTEM")
+		f.bad("id:objectType must be MEMBER or SUBSYSTEM")
 	}
 	id.ObjectType = ot
 
 	var seen [6]bool
-	for {
-		t, err := p.s.next()
-		if err != nil {
-			return nil, err
-		}
-		if t.kind == tokEnd {
-			break
-		}
-		switch t.kind {
-		case tokText:
-			if !isSpace(t.text) {
-				bad("text between identifier parts")
-			}
-			continue
-		case tokComment:
-			continue
-		}
-		i, dst := idPart(id, t.name, service)
-		if dst == nil {
-			bad("unexpected element " + t.name.Local)
-			if _, err := p.s.skip(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if seen[i] {
-			bad(t.name.Local + " appears twice")
-		}
-		seen[i] = true
-		v, ok, err := p.text(field + "/" + t.name.Local)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			valid = false
-		}
-		*dst = v
+	err := f.parts("text between identifier parts", seen[:], func(n xml.Name) (int, *string) {
+		return idPart(id, n, service)
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	switch {
 	case id.XRoadInstance == "" || id.MemberClass == "" || id.MemberCode == "":
-		bad("xRoadInstance, memberClass and memberCode are required and non-empty")
+		f.bad("xRoadInstance, memberClass and memberCode are required and non-empty")
 	case service && id.ServiceCode == "":
-		bad("serviceCode is required and non-empty")
+		f.bad("serviceCode is required and non-empty")
 	case !service && ot == ObjectSubsystem && id.SubsystemCode == "":
-		bad("a SUBSYSTEM needs a non-empty subsystemCode")
+		f.bad("a SUBSYSTEM needs a non-empty subsystemCode")
 	case !service && ot == ObjectMember && seen[3]:
-		bad("a MEMBER has no subsystemCode")
+		f.bad("a MEMBER has no subsystemCode")
 	case seen[3] && id.SubsystemCode == "":
-		bad("subsystemCode is empty")
+		f.bad("subsystemCode is empty")
 	}
-	if !valid {
+	if !f.valid {
 		return nil, nil
 	}
 	return id, nil
@@ -249,66 +212,92 @@ func idPart(id *ID, n xml.Name, service bool) (int, *string) {
 // and a required repr:partyCode, each at most once. A violation is
 // client.invalid_xml and yields a nil ID.
 func (p *envelopeParser) representedParty() (*ID, error) {
-	const field = "repr:representedParty"
-	valid := true
-	bad := func(msg string) {
-		valid = false
-		p.headerErr(CodeInvalidXML, field+": "+msg)
-	}
+	f := &partsField{p: p, name: "repr:representedParty", valid: true}
 	party := &ID{}
-	var seenClass, seenCode bool
+	var seen [2]bool
+	err := f.parts("text between its parts", seen[:], func(n xml.Name) (int, *string) {
+		switch n {
+		case xml.Name{Space: nsRepr, Local: "partyClass"}:
+			return 0, &party.MemberClass
+		case xml.Name{Space: nsRepr, Local: "partyCode"}:
+			return 1, &party.MemberCode
+		}
+		return 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if party.MemberCode == "" {
+		f.bad("partyCode is required and non-empty")
+	}
+	if !f.valid {
+		return nil, nil
+	}
+	return party, nil
+}
+
+// partsField reads a header field whose value is made of parts: child
+// elements holding text (xrd:client, xrd:service, repr:representedParty).
+// Each problem it finds is client.invalid_xml, its message prefixed with
+// the field's name, and makes the field invalid.
+type partsField struct {
+	p     *envelopeParser
+	name  string // e.g. "xrd:client"
+	valid bool
+}
+
+// bad records a problem of the field.
+func (f *partsField) bad(msg string) {
+	f.valid = false
+	f.p.headerErr(CodeInvalidXML, f.name+": "+msg)
+}
+
+// parts reads the field's parts up to its end tag, the start tag having
+// just been read. part gives the index in seen of the part named n and
+// where its value goes, or a nil destination for an element the field may
+// not hold, which is skipped. A part may appear once. White space and
+// comments between parts are ignored; other text is reported as between.
+// A value that text refuses makes the field invalid (text reported why).
+func (f *partsField) parts(between string, seen []bool, part func(n xml.Name) (int, *string)) error {
+	p := f.p
 	for {
 		t, err := p.s.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if t.kind == tokEnd {
-			break
+			return nil
 		}
 		switch t.kind {
 		case tokText:
 			if !isSpace(t.text) {
-				bad("text between its parts")
+				f.bad(between)
 			}
 			continue
 		case tokComment:
 			continue
 		}
-		var dst *string
-		switch t.name {
-		case xml.Name{Space: nsRepr, Local: "partyClass"}:
-			if seenClass {
-				bad("partyClass appears twice")
-			}
-			seenClass, dst = true, &party.MemberClass
-		case xml.Name{Space: nsRepr, Local: "partyCode"}:
-			if seenCode {
-				bad("partyCode appears twice")
-			}
-			seenCode, dst = true, &party.MemberCode
-		default:
-			bad("unexpected element " + t.name.Local)
+		i, dst := part(t.name)
+		if dst == nil {
+			f.bad("unexpected element " + t.name.Local)
 			if _, err := p.s.skip(); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
-		v, ok, err := p.text(field + "/" + t.name.Local)
+		if seen[i] {
+			f.bad(t.name.Local + " appears twice")
+		}
+		seen[i] = true
+		v, ok, err := p.text(f.name + "/" + t.name.Local)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			valid = false
+			f.valid = false
 		}
 		*dst = v
 	}
-	if party.MemberCode == "" {
-		bad("partyCode is required and non-empty")
-	}
-	if !valid {
-		return nil, nil
-	}
-	return party, nil
 }
 
 // attrValue returns the value of the attribute named n.
