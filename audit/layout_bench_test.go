@@ -51,7 +51,6 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 				}
 				defer subjects.Close()
 			}
-			const preload, batch = 100_000, 48
 			next := 0
 			write := func(n int) {
 				tx, err := db.Begin()
@@ -77,16 +76,7 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			for range preload / 1000 {
-				write(1000)
-			}
-			cpu := layoutCPU()
-			b.ResetTimer()
-			for range b.N {
-				write(batch)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64((layoutCPU()-cpu).Nanoseconds())/1e3/float64(b.N*batch), "cpu-µs/record")
+			measureLayout(b, write)
 		})
 	}
 	b.Run("rows=one-per-batch", func(b *testing.B) {
@@ -100,7 +90,6 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer insert.Close()
-		const preload, batch = 100_000, 48
 		next := 0
 		var buf []byte
 		write := func(n int) {
@@ -120,18 +109,28 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		for range preload / batch {
-			write(batch)
-		}
-		cpu := layoutCPU()
-		b.ResetTimer()
-		for range b.N {
-			write(batch)
-		}
-		b.StopTimer()
-		b.ReportMetric(float64((layoutCPU()-cpu).Nanoseconds())/1e3/float64(b.N*batch), "cpu-µs/record")
+		measureLayout(b, write)
 	})
 }
+
+// measureLayout writes layoutPreload records in transactions of 1,000,
+// then measures transactions of layoutBatch: the CPU time per record.
+func measureLayout(b *testing.B, write func(n int)) {
+	for range layoutPreload / 1000 {
+		write(1000)
+	}
+	cpu := layoutCPU()
+	b.ResetTimer()
+	for range b.N {
+		write(layoutBatch)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((layoutCPU()-cpu).Nanoseconds())/1e3/float64(b.N*layoutBatch), "cpu-µs/record")
+}
+
+// The layout benchmarks' table size before measuring, and their
+// transactions' size (about what the store commits under make bench).
+const layoutPreload, layoutBatch = 100_000, 48
 
 // BenchmarkFsyncFloor measures one durable commit without SQLite: a write
 // of 48 records' worth of bytes (28.8 KB) appended to a file and its
