@@ -39,38 +39,20 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 		{"layout=no-secondary-index", nil, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			db, insert := layoutDB(b, bc.indexes)
-			var subjects *sql.Stmt
-			if bc.subjects {
-				if _, err := db.Exec(sqliteSubjectsSchema); err != nil {
-					b.Fatal(err)
-				}
-				var err error
-				if subjects, err = db.Prepare(sqliteInsertSubjects); err != nil {
-					b.Fatal(err)
-				}
-				defer subjects.Close()
-			}
+			db, w := layoutDB(b, bc.indexes, bc.subjects)
 			next := 0
 			write := func(n int) {
 				tx, err := db.Begin()
 				if err != nil {
 					b.Fatal(err)
 				}
-				st := tx.Stmt(insert)
-				recs := make([]Record, 0, n)
-				for range n {
-					r := layoutRecord(next)
+				recs := make([]Record, n)
+				for i := range recs {
+					recs[i] = layoutRecord(next)
 					next++
-					if _, err := st.Exec(sqlRecordArgs(&r)...); err != nil {
-						b.Fatal(err)
-					}
-					recs = append(recs, r)
 				}
-				if subjects != nil {
-					if err := insertSubjects(context.Background(), tx.Stmt(subjects), recs); err != nil {
-						b.Fatal(err)
-					}
+				if err := w.insert(context.Background(), tx, recs); err != nil {
+					b.Fatal(err)
 				}
 				if err := tx.Commit(); err != nil {
 					b.Fatal(err)
@@ -80,7 +62,7 @@ func BenchmarkSQLiteLayoutCost(b *testing.B) {
 		})
 	}
 	b.Run("rows=one-per-batch", func(b *testing.B) {
-		db, _ := layoutDB(b, nil)
+		db, _ := layoutDB(b, nil, false)
 		if _, err := db.Exec(`CREATE TABLE batches (node TEXT NOT NULL, first_seq BIGINT NOT NULL,
 			data BLOB NOT NULL, PRIMARY KEY (node, first_seq))`); err != nil {
 			b.Fatal(err)
@@ -158,8 +140,9 @@ func BenchmarkFsyncFloor(b *testing.B) {
 
 // layoutDB opens a new SQLite database as the store does (WAL,
 // synchronous=FULL, its checkpoint interval) with the records table and the
-// given indexes, and prepares the store's insert.
-func layoutDB(b *testing.B, indexes []sqlIndex) (*sql.DB, *sql.Stmt) {
+// given indexes, and records_subjects when subjects is true, and prepares
+// the store's inserts.
+func layoutDB(b *testing.B, indexes []sqlIndex, subjects bool) (*sql.DB, *sqliteWriter) {
 	b.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(b.TempDir(), "layout.db")+
 		"?_pragma=synchronous(FULL)&_pragma=journal_mode(WAL)"+
@@ -177,12 +160,17 @@ func layoutDB(b *testing.B, indexes []sqlIndex) (*sql.DB, *sql.Stmt) {
 			b.Fatal(err)
 		}
 	}
-	insert, err := db.Prepare(sqliteInsertRecord)
+	if subjects {
+		if _, err := db.Exec(sqliteSubjectsSchema); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w, err := prepareSQLiteWriter(db, subjects)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { insert.Close() })
-	return db, insert
+	b.Cleanup(func() { w.close() })
+	return db, w
 }
 
 // layoutRecord is record i of a chain like the demo's civil registry

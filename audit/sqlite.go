@@ -62,13 +62,91 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
-// sqliteInsertRecord is sqlInsertRecord with positional placeholders,
-// which the SQLite driver binds without looking their names up.
-const sqliteInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES (?, ?,
-	?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// sqliteInsertRows returns the insert of n records with positional
+// placeholders, which the SQLite driver binds without looking their names
+// up.
+func sqliteInsertRows(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", sqlRecordColumnCount), ", ") + ")"
+	return `INSERT INTO records (` + sqlRecordColumns + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// sqliteInsertSizes are the row counts of the writer's prepared inserts,
+// largest first: a batch is inserted 16 rows per statement while it can,
+// then 4, then one. One statement of many rows costs SQLite and the driver
+// less per row than a statement per row (BenchmarkSQLiteLayoutCost: about
+// 15% of a record's cost), and 16 rows of 29 values stay far below
+// SQLite's limit of bound values.
+var sqliteInsertSizes = [...]int{16, 4, 1}
+
+// sqliteWriter holds the statements the writer prepares once.
+type sqliteWriter struct {
+	inserts  [len(sqliteInsertSizes)]*sql.Stmt // sqliteInsertRows of each size
+	subjects *sql.Stmt                         // sqliteInsertSubjects
+}
+
+// prepareSQLiteWriter prepares the writer's statements on db; the insert
+// into records_subjects only when subjects is true (false only in
+// benchmarks of layouts without it).
+func prepareSQLiteWriter(db *sql.DB, subjects bool) (*sqliteWriter, error) {
+	w := &sqliteWriter{}
+	var err error
+	for i, n := range sqliteInsertSizes {
+		if w.inserts[i], err = db.Prepare(sqliteInsertRows(n)); err != nil {
+			w.close()
+			return nil, fmt.Errorf("preparing the record insert: %w", err)
+		}
+	}
+	if !subjects {
+		return w, nil
+	}
+	if w.subjects, err = db.Prepare(sqliteInsertSubjects); err != nil {
+		w.close()
+		return nil, fmt.Errorf("preparing the subject index insert: %w", err)
+	}
+	return w, nil
+}
+
+func (w *sqliteWriter) close() error {
+	var errs []error
+	for _, st := range append(w.inserts[:], w.subjects) {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// insert stores records and their subjects' index rows within tx. ctx
+// bounds the transaction (database/sql rolls it back when ctx ends); the
+// statements run without it, as the driver starts a goroutine to watch a
+// cancellable context for every statement.
+func (w *sqliteWriter) insert(ctx context.Context, tx *sql.Tx, records []Record) error {
+	stmtCtx := context.WithoutCancel(ctx)
+	rest := records
+	var args []any
+	for i, n := range sqliteInsertSizes {
+		stmt := tx.StmtContext(ctx, w.inserts[i])
+		for len(rest) >= n {
+			args = args[:0]
+			for j := range n {
+				args = append(args, sqlRecordArgs(&rest[j])...)
+			}
+			if _, err := stmt.ExecContext(stmtCtx, args...); err != nil {
+				return fmt.Errorf("inserting records %d-%d: %w", rest[0].Seq, rest[n-1].Seq, err)
+			}
+			rest = rest[n:]
+		}
+	}
+	if w.subjects == nil { // only in benchmarks of layouts without the index
+		return nil
+	}
+	return insertSubjects(stmtCtx, tx.StmtContext(ctx, w.subjects), records)
+}
 
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS records (
@@ -102,8 +180,7 @@ CREATE TABLE IF NOT EXISTS anchors (
 // subject's page of records_subject_time — is copied and synced once.
 type SQLiteStore struct {
 	writer    *sql.DB
-	insert    *sql.Stmt // sqliteInsertRecord, prepared once on the writer
-	subjects  *sql.Stmt // sqliteInsertSubjects, likewise
+	stmts     *sqliteWriter // prepared once on the writer
 	readers   *sql.DB
 	closeOnce sync.Once
 	closeErr  error
@@ -132,26 +209,19 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		writer.Close()
 		return nil, fmt.Errorf("creating message log schema in %s: %w", path, err)
 	}
-	insert, err := writer.Prepare(sqliteInsertRecord)
+	stmts, err := prepareSQLiteWriter(writer, true)
 	if err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("preparing the record insert of %s: %w", path, err)
-	}
-	subjects, err := writer.Prepare(sqliteInsertSubjects)
-	if err != nil {
-		insert.Close()
-		writer.Close()
-		return nil, fmt.Errorf("preparing the subject index insert of %s: %w", path, err)
+		return nil, fmt.Errorf("message log %s: %w", path, err)
 	}
 	readers, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
 	if err != nil {
-		subjects.Close()
-		insert.Close()
+		stmts.close()
 		writer.Close()
 		return nil, fmt.Errorf("opening message log %s: %w", path, err)
 	}
 	readers.SetMaxOpenConns(4)
-	return &SQLiteStore{writer: writer, insert: insert, subjects: subjects, readers: readers}, nil
+	return &SQLiteStore{writer: writer, stmts: stmts, readers: readers}, nil
 }
 
 // sqliteMigrate creates the schema where it is missing, in one IMMEDIATE
@@ -233,20 +303,8 @@ func (s *SQLiteStore) Append(ctx context.Context, records []Record, head *Signed
 			_ = tx.Rollback()
 		}
 	}()
-	if len(records) > 0 {
-		stmt := tx.StmtContext(ctx, s.insert)
-		// ctx bounds the transaction (database/sql rolls it back when ctx
-		// ends); each insert runs without it, as the driver starts a
-		// goroutine to watch a cancellable context for every statement.
-		rowCtx := context.WithoutCancel(ctx)
-		for i := range records {
-			if _, err := stmt.ExecContext(rowCtx, sqlRecordArgs(&records[i])...); err != nil {
-				return fmt.Errorf("inserting record %d: %w", records[i].Seq, err)
-			}
-		}
-		if err := insertSubjects(rowCtx, tx.StmtContext(ctx, s.subjects), records); err != nil {
-			return err
-		}
+	if err := s.stmts.insert(ctx, tx, records); err != nil {
+		return err
 	}
 	if head != nil {
 		if _, err := tx.ExecContext(ctx, sqlInsertHead("heads"), sqlHeadArgs(head)...); err != nil {
@@ -312,7 +370,7 @@ func (s *SQLiteStore) Close() error {
 		if err != nil {
 			err = fmt.Errorf("checkpointing message log: %w", err)
 		}
-		s.closeErr = errors.Join(err, s.insert.Close(), s.subjects.Close(), s.readers.Close(), s.writer.Close())
+		s.closeErr = errors.Join(err, s.stmts.close(), s.readers.Close(), s.writer.Close())
 	})
 	return s.closeErr
 }

@@ -151,3 +151,49 @@ func TestSQLiteSubjectIndex(t *testing.T) {
 	}
 	check("rebuilt", 100)
 }
+
+// TestSQLiteInsertRows checks the multi-row inserts against the schema:
+// as many values per row as sqlRecordColumns names, and each size of batch
+// (below, at and across the statement sizes) stored whole, in seq order.
+func TestSQLiteInsertRows(t *testing.T) {
+	r := Record{}
+	if got, want := len(strings.Split(sqlRecordColumns, ",")), sqlRecordColumnCount; got != want {
+		t.Fatalf("sqlRecordColumns names %d columns, sqlRecordColumnCount is %d", got, want)
+	}
+	if got := len(sqlRecordArgs(&r)); got != sqlRecordColumnCount {
+		t.Fatalf("sqlRecordArgs gives %d values, want %d", got, sqlRecordColumnCount)
+	}
+	ctx := context.Background()
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "messagelog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seq, prev := int64(0), ""
+	for _, n := range []int{1, 3, 4, 5, 15, 16, 17, 21, 37} {
+		var batch []Record
+		for range n {
+			seq++
+			r := Record{ID: fmt.Sprint("r", seq), Kind: KindRequest, Node: "n", Time: time.Unix(seq, 0).UTC()}
+			r.Link(seq, prev)
+			prev = r.Hash
+			batch = append(batch, r)
+		}
+		if err := s.Append(ctx, batch, nil); err != nil {
+			t.Fatalf("appending %d records: %v", n, err)
+		}
+	}
+	want := int64(1)
+	if err := s.Scan(ctx, "n", 1, func(r Record) error {
+		if r.Seq != want || r.ID != fmt.Sprint("r", want) {
+			return fmt.Errorf("record %d read back as seq %d id %s", want, r.Seq, r.ID)
+		}
+		want++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want-1 != seq {
+		t.Fatalf("read back %d records, want %d", want-1, seq)
+	}
+}

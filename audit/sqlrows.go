@@ -24,6 +24,9 @@ const sqlRecordColumns = `node, seq, id, kind, time_us, message_id, request_id, 
 	trace_id, prev_hash, hash, sent_at_us, received_at_us, attempts,
 	original_sha256`
 
+// sqlRecordColumnCount is how many columns sqlRecordColumns lists.
+const sqlRecordColumnCount = 29
+
 const sqlInsertRecord = `INSERT INTO records (` + sqlRecordColumns + `) VALUES ($1, $2,
 	$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
 	$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
