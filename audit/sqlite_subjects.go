@@ -172,3 +172,75 @@ func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, t
 	// may hold rows that do: each record once.
 	return slices.CompactFunc(rs, func(a, b Record) bool { return a.Node == b.Node && a.Seq == b.Seq }), nil
 }
+
+// CheckSubjects implements subjectIndexChecker: it walks node's records of
+// a subject from Seq from, in Seq order, beside the index rows of node in
+// the order of their first Seq, and returns the first record that no row
+// covering its Seq lists the token of. Each read streams; the rows held at
+// a time are those covering the current Seq.
+func (s *SQLiteStore) CheckSubjects(ctx context.Context, node string, from int64) (Record, bool, error) {
+	docs, err := s.readers.QueryContext(ctx, `SELECT doc_first, doc_last, tokens FROM records_subjects
+		WHERE doc_node = $1 AND doc_last >= $2 ORDER BY doc_first`, node, from)
+	if err != nil {
+		return Record{}, false, err
+	}
+	defer docs.Close()
+	recs, err := s.readers.QueryContext(ctx, `SELECT seq, id, subject_hash FROM records
+		WHERE node = $1 AND seq >= $2 AND subject_hash <> '' ORDER BY seq`, node, from)
+	if err != nil {
+		return Record{}, false, err
+	}
+	defer recs.Close()
+	type doc struct {
+		first, last int64
+		tokens      []string // sorted
+	}
+	var (
+		window  []doc // rows read whose range may still cover a record
+		pending *doc  // the next row, read but starting after the record
+		done    bool  // every row read
+	)
+	for recs.Next() {
+		var r Record
+		if err := recs.Scan(&r.Seq, &r.ID, &r.SubjectHash); err != nil {
+			return Record{}, false, err
+		}
+		window = slices.DeleteFunc(window, func(d doc) bool { return d.last < r.Seq })
+		for !done {
+			if pending == nil {
+				if !docs.Next() {
+					done = true
+					break
+				}
+				var d doc
+				var tokens string
+				if err := docs.Scan(&d.first, &d.last, &tokens); err != nil {
+					return Record{}, false, err
+				}
+				d.tokens = strings.Fields(tokens)
+				slices.Sort(d.tokens)
+				pending = &d
+			}
+			if pending.first > r.Seq {
+				break
+			}
+			if pending.last >= r.Seq {
+				window = append(window, *pending)
+			}
+			pending = nil
+		}
+		token := subjectToken(r.SubjectHash)
+		if !slices.ContainsFunc(window, func(d doc) bool {
+			_, found := slices.BinarySearch(d.tokens, token)
+			return found
+		}) {
+			return r, false, nil
+		}
+	}
+	if err := recs.Err(); err != nil {
+		return Record{}, false, err
+	}
+	return Record{}, true, docs.Err()
+}
+
+var _ subjectIndexChecker = (*SQLiteStore)(nil)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -195,5 +196,73 @@ func TestSQLiteInsertRows(t *testing.T) {
 	}
 	if want-1 != seq {
 		t.Fatalf("read back %d records, want %d", want-1, seq)
+	}
+}
+
+// TestVerifyChecksTheSubjectIndex edits records_subjects behind the
+// store's back, as someone hiding an access from the Data Tracker would:
+// Verify names the first record the index no longer leads to, and an index
+// rebuilt from the records passes again.
+func TestVerifyChecksTheSubjectIndex(t *testing.T) {
+	ctx := context.Background()
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, edit string
+		seq        int64 // the first record hidden, 0: none
+	}{
+		{"row deleted", `DELETE FROM records_subjects WHERE doc_first = 20`, 20},
+		{"token changed", `UPDATE records_subjects SET tokens = 'ffffffffffffffff' WHERE doc_first = 40`, 40},
+		{"range narrowed", `UPDATE records_subjects SET doc_last = 49 WHERE doc_first = 50`, 50},
+		{"node changed", `UPDATE records_subjects SET doc_node = 'm' WHERE doc_first >= 58`, 58},
+		{"a row that leads nowhere", `INSERT INTO records_subjects (tokens, doc_node, doc_first, doc_last)
+			VALUES ('0123456789abcdef', 'n', 1, 60)`, 0},
+	} {
+		path := filepath.Join(t.TempDir(), "messagelog.db")
+		s, err := OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := ""
+		for seq := int64(1); seq <= 60; seq++ { // one row of the index per record
+			r := Record{ID: fmt.Sprint("r", seq), Kind: KindRequest, Node: "n", Time: time.Unix(seq, 0).UTC()}
+			if seq%3 != 0 { // records 3, 6, 9... have no subject
+				r.SubjectHash = fmt.Sprintf("%016x", seq%7+1) + strings.Repeat("0", 48)
+			}
+			r.Link(seq, prev)
+			prev = r.Hash
+			if err := s.Append(ctx, []Record{r}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rep, err := Verify(ctx, s, "n", pub, nil); err != nil || !rep.OK {
+			t.Fatalf("%s: before the edit: %v, %v", tt.name, rep, err)
+		}
+		if _, err := s.writer.Exec(tt.edit); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(ctx, s, "n", pub, nil)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case tt.seq == 0 && !rep.OK:
+			t.Errorf("%s: %v, want OK", tt.name, rep)
+		case tt.seq != 0 && (rep.OK || rep.Problem != ProblemSubjectIndex || rep.Seq != tt.seq || rep.RecordID != fmt.Sprint("r", tt.seq)):
+			t.Errorf("%s: %v; want %s at seq %d", tt.name, rep, ProblemSubjectIndex, tt.seq)
+		}
+		// Rebuilt from the records, as the report says.
+		if _, err := s.writer.Exec(`DROP TABLE records_subjects`); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if s, err = OpenSQLite(path); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := Verify(ctx, s, "n", pub, nil); err != nil || !rep.OK {
+			t.Errorf("%s: rebuilt: %v, %v", tt.name, rep, err)
+		}
+		s.Close()
 	}
 }

@@ -32,7 +32,22 @@ const (
 	// ProblemCutTail: the chain ends before a head known to exist (a
 	// stored head, or the anchored head given to Verify).
 	ProblemCutTail Problem = "cut tail"
+	// ProblemSubjectIndex: the chain is intact, but the store's index of
+	// data subjects does not lead to this record: the Data Tracker would
+	// not show it. Only stores whose index is an ordinary table, which a
+	// write behind the store's back can change (SQLite's records_subjects),
+	// are checked for it.
+	ProblemSubjectIndex Problem = "missing from the data subject index (hidden from the Data Tracker)"
 )
+
+// subjectIndexChecker is a Store whose index of data subjects Verify
+// checks against the records.
+type subjectIndexChecker interface {
+	// CheckSubjects returns the first of node's records of Seq ≥ from
+	// that has a subject the index does not lead to, ok=false when there
+	// is one.
+	CheckSubjects(ctx context.Context, node string, from int64) (bad Record, ok bool, err error)
+}
 
 // Report is the outcome of Verify. When OK is false, Seq, RecordID,
 // Problem and Detail describe the first problem in Seq order.
@@ -80,6 +95,11 @@ var ErrAnchorInvalid = errors.New("anchored head is not validly signed for this 
 //
 // Without an anchor, removing the tail together with its signed heads goes
 // unnoticed: publish heads and verify against them.
+//
+// When the chain is intact and the store keeps its index of data subjects
+// apart from the records (the SQLite store), Verify also checks that the
+// index leads to every record that has a subject, so that no access can be
+// hidden from the Data Tracker by editing the index alone.
 //
 // A chain problem is reported in Report (OK false), not as an error; the
 // error is the store's, or wraps ErrAnchorInvalid for a bad anchor.
@@ -130,7 +150,18 @@ func Verify(ctx context.Context, store Store, node string, pub ed25519.PublicKey
 	if v.headsErr != nil {
 		return Report{}, fmt.Errorf("verifying: reading signed heads: %w", v.headsErr)
 	}
-	return v.finish(), nil
+	rep := v.finish()
+	if c, ok := store.(subjectIndexChecker); ok && rep.OK {
+		bad, ok, err := c.CheckSubjects(ctx, node, rep.From)
+		if err != nil {
+			return Report{}, fmt.Errorf("verifying the data subject index: %w", err)
+		}
+		if !ok {
+			return rep.fail(bad.Seq, bad.ID, ProblemSubjectIndex,
+				"its data subject is not in the index (rebuild it: remove the table records_subjects; the next open builds it from the records)"), nil
+		}
+	}
+	return rep, nil
 }
 
 var (
