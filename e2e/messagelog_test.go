@@ -251,6 +251,11 @@ func TestMessageLogTamperDetectedByCLI(t *testing.T) {
 	failing("seq 7 deleted", tampered("deleted", `DELETE FROM records WHERE seq = 7`), nil,
 		"seq 8 (record ", "sequence gap (deleted)", "record 7 is missing")
 
+	// The data subject index is no part of the chain, but emptying it would
+	// hide every access from the Data Tracker.
+	failing("subject index emptied", tampered("unindexed", `DELETE FROM records_subjects`), nil,
+		"missing from the data subject index")
+
 	cut := tampered("cut", `DELETE FROM records WHERE seq > 14`, `DELETE FROM heads WHERE seq > 14`)
 	// Control: with the signed heads gone too, the cut leaves no trace in
 	// the file itself (verify.go says so) ...
