@@ -244,3 +244,25 @@ func (s *SQLiteStore) CheckSubjects(ctx context.Context, node string, from int64
 }
 
 var _ subjectIndexChecker = (*SQLiteStore)(nil)
+
+// RebuildSubjectIndex builds records_subjects anew from the records, in
+// one transaction: the repair when Verify reports ProblemSubjectIndex. It
+// holds the write lock meanwhile, so a running node's appends wait.
+func (s *SQLiteStore) RebuildSubjectIndex(ctx context.Context) (err error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rebuilding the data subject index: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS records_subjects`); err != nil {
+		return fmt.Errorf("rebuilding the data subject index: %w", err)
+	}
+	if err := sqliteIndexSubjects(tx); err != nil {
+		return fmt.Errorf("rebuilding the data subject index: %w", err)
+	}
+	return tx.Commit()
+}

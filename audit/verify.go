@@ -158,7 +158,7 @@ func Verify(ctx context.Context, store Store, node string, pub ed25519.PublicKey
 		}
 		if !ok {
 			return rep.fail(bad.Seq, bad.ID, ProblemSubjectIndex,
-				"its data subject is not in the index (rebuild it: remove the table records_subjects; the next open builds it from the records)"), nil
+				"its data subject is not in the index (govbus audit reindex rebuilds it from the records)"), nil
 		}
 	}
 	return rep, nil

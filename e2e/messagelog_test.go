@@ -252,9 +252,13 @@ func TestMessageLogTamperDetectedByCLI(t *testing.T) {
 		"seq 8 (record ", "sequence gap (deleted)", "record 7 is missing")
 
 	// The data subject index is no part of the chain, but emptying it would
-	// hide every access from the Data Tracker.
-	failing("subject index emptied", tampered("unindexed", `DELETE FROM records_subjects`), nil,
-		"missing from the data subject index")
+	// hide every access from the Data Tracker; audit reindex repairs it.
+	unindexed := tampered("unindexed", `DELETE FROM records_subjects`)
+	failing("subject index emptied", unindexed, nil, "missing from the data subject index", "govbus audit reindex")
+	if out, errOut, code := govbusAudit(t, govbus, "reindex", "-config", unindexed); code != 0 {
+		t.Errorf("audit reindex: exit %d: %s%s", code, out, errOut)
+	}
+	t.Logf("subject index rebuilt: %s", verifyOK(t, govbus, unindexed))
 
 	cut := tampered("cut", `DELETE FROM records WHERE seq > 14`, `DELETE FROM heads WHERE seq > 14`)
 	// Control: with the signed heads gone too, the cut leaves no trace in

@@ -98,10 +98,10 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// auditCmd runs govbus audit verify|export|prune.
+// auditCmd runs govbus audit verify|export|prune|reindex.
 func auditCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: govbus audit verify|export|prune -config FILE [flags]\n")
+		fmt.Fprint(stderr, "usage: govbus audit verify|export|prune|reindex -config FILE [flags]\n")
 		return 2
 	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
@@ -206,8 +206,20 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "pruned %d records up to seq %d; anchor %s\n", res.Pruned, res.UpTo, mustJSON(res.Anchor))
 		return 0
+	case "reindex":
+		r, ok := store.(interface{ RebuildSubjectIndex(context.Context) error })
+		if !ok {
+			fmt.Fprintln(stdout, "nothing to rebuild: this store's data subject index is kept by the database itself")
+			return 0
+		}
+		if err := r.RebuildSubjectIndex(ctx); err != nil {
+			fmt.Fprintf(stderr, "govbus audit reindex: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "rebuilt the data subject index from the records")
+		return 0
 	}
-	fmt.Fprintf(stderr, "govbus audit: unknown command %q (verify, export, prune)\n", args[0])
+	fmt.Fprintf(stderr, "govbus audit: unknown command %q (verify, export, prune, reindex)\n", args[0])
 	return 2
 }
 

@@ -29,6 +29,7 @@ commands:
   audit export -config FILE [-from T] [-to T] [-client ID] [-service ID] [-out FILE]
                                                               write records as JSON lines
   audit prune  -config FILE -before T -exported-up-to SEQ     remove verified, exported records
+  audit reindex -config FILE                                  rebuild the data subject index (SQLite) from the records
   policy explain -config FILE --client ID --service ID [--method M] [--path P] [--purpose P]
                  [--header 'Name: value']... [--user-id U] [--issue I] [--represented-party CLASS/CODE] [--time T]
                                                               the decision for one call, and why
