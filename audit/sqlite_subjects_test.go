@@ -253,11 +253,7 @@ func TestVerifyChecksTheSubjectIndex(t *testing.T) {
 			t.Errorf("%s: %v; want %s at seq %d", tt.name, rep, ProblemSubjectIndex, tt.seq)
 		}
 		// Rebuilt from the records, as the report says.
-		if _, err := s.writer.Exec(`DROP TABLE records_subjects`); err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		if s, err = OpenSQLite(path); err != nil {
+		if err := s.RebuildSubjectIndex(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if rep, err := Verify(ctx, s, "n", pub, nil); err != nil || !rep.OK {
