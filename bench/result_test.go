@@ -100,15 +100,7 @@ func TestWriteTableThreeScenarios(t *testing.T) {
 			rs = append(rs, Result{Scenario: name, Round: round + 1, RPS: rps[i], P50Micros: 1000 * float64(i+1), P99Micros: 4000})
 		}
 	}
-	ratios, err := ParseRatios("govbus/direct,proxy/direct,govbus/proxy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if _, err := WriteTable(&out, rs, ratios...); err != nil {
-		t.Fatal(err)
-	}
-	table := out.String()
+	table := threeScenarioTable(t, rs)
 	want := []string{
 		"direct                1     30000",
 		"proxy                 1      9500",
@@ -126,11 +118,7 @@ func TestWriteTableThreeScenarios(t *testing.T) {
 		}
 	}
 	// A ratio whose scenario is absent is left out; the others stay.
-	out.Reset()
-	if _, err := WriteTable(&out, rs[:2], ratios...); err != nil {
-		t.Fatal(err)
-	}
-	if table := out.String(); strings.Contains(table, "govbus/") || !strings.Contains(table, "ratio proxy/direct req/s (median of 1 round): 0.32\n") {
+	if table := threeScenarioTable(t, rs[:2]); strings.Contains(table, "govbus/") || !strings.Contains(table, "ratio proxy/direct req/s (median of 1 round): 0.32\n") {
 		t.Errorf("direct and proxy only:\n%s", table)
 	}
 }
@@ -210,15 +198,7 @@ func TestWriteTableServerCPU(t *testing.T) {
 				P50Micros: 1000 * float64(i+1), P99Micros: 4000, GenCPU: 0.5})
 		}
 	}
-	ratios, err := ParseRatios("govbus/direct,proxy/direct,govbus/proxy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if _, err := WriteTable(&out, rs, ratios...); err != nil {
-		t.Fatal(err)
-	}
-	table := out.String()
+	table := threeScenarioTable(t, rs)
 	for _, want := range []string{
 		"scenario          round     req/s       p50       p99  errors  gen cpu server cpu/req\n",
 		"direct                1     30000    1.00ms    4.00ms       0      50%         50.0µs\n",
@@ -252,11 +232,7 @@ func TestWriteTableServerCPU(t *testing.T) {
 			rs[i].ServerCPUMicros = 0
 		}
 	}
-	out.Reset()
-	if _, err := WriteTable(&out, rs, ratios...); err != nil {
-		t.Fatal(err)
-	}
-	table = out.String()
+	table = threeScenarioTable(t, rs)
 	for _, want := range []string{
 		"direct           median     31000    1.00ms    4.00ms       0                  50.0µs\n",
 		"proxy            median     10000    2.00ms    4.00ms       0\n",
@@ -272,8 +248,22 @@ func TestWriteTableServerCPU(t *testing.T) {
 	}
 
 	// Without any measure, no legend.
-	out.Reset()
-	if _, err := WriteTable(&out, rs[1:2], ratios...); err != nil || strings.Contains(out.String(), "server cpu/req:") {
-		t.Errorf("not measured: %v\n%s", err, out.String())
+	if table := threeScenarioTable(t, rs[1:2]); strings.Contains(table, "server cpu/req:") {
+		t.Errorf("not measured:\n%s", table)
 	}
+}
+
+// threeScenarioTable writes the table of rs with the ratios of the direct,
+// proxy and govbus scenarios.
+func threeScenarioTable(t *testing.T, rs []Result) string {
+	t.Helper()
+	ratios, err := ParseRatios("govbus/direct,proxy/direct,govbus/proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := WriteTable(&out, rs, ratios...); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }
