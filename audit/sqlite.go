@@ -130,6 +130,9 @@ func (w *sqliteWriter) insert(ctx context.Context, tx *sql.Tx, records []Record)
 	rest := records
 	var args []any
 	for i, n := range sqliteInsertSizes {
+		if len(rest) < n {
+			continue
+		}
 		stmt := tx.StmtContext(ctx, w.inserts[i])
 		for len(rest) >= n {
 			args = args[:0]
@@ -176,8 +179,8 @@ CREATE TABLE IF NOT EXISTS anchors (
 //
 // The writer checkpoints the WAL into the database file once it holds
 // sqliteCheckpointPages pages (SQLite's default is 1000): a page written by
-// many commits in between — the last pages of the tables and indexes, a
-// subject's page of records_subject_time — is copied and synced once.
+// many commits in between — the last pages of the tables and indexes and
+// of records_subjects' newest segments — is copied and synced once.
 type SQLiteStore struct {
 	writer    *sql.DB
 	stmts     *sqliteWriter // prepared once on the writer
