@@ -9,21 +9,12 @@ import (
 // conditionDoc is a configuration whose one rule has the condition cond,
 // written on line 13 (or starting there, for a block scalar).
 func conditionDoc(cond string) string {
-	return `
-registries:
-  - id: UA/GOV/00000001/civil
-    endpoints: [http://127.0.0.1:9101]
-    services: [{code: persons, paths: ["/persons/{id}"]}]
-clients:
-  - id: UA/GOV/00000003/eservice
-    auth: {api_keys: [` + hashA + `]}
-rules:
-  - id: r1
+	return ruleDoc(`{code: persons, paths: ["/persons/{id}"]}`, `
     clients: [UA/GOV/00000003/eservice]
     services: [UA/GOV/00000001/civil/persons]
     paths: ["/persons/{id}"]
-    condition: ` + cond + `
-`
+    condition: `+cond+`
+`)
 }
 
 // TestRuleConditionProblems checks that a condition that does not compile

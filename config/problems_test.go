@@ -69,6 +69,24 @@ func requireRejected(t *testing.T, cfg *Config, ps Problems, err error) {
 
 const hashA = "sha256:a590294707470c216ec053f0e5ef5440b8a91b419024de4e9b83532bf865ffb6"
 
+// ruleDoc is a document in which the civil registry offers services (the
+// inside of its flow sequence, on line 4), the eservice client has a key,
+// and the one rule r1 has the fields rule (YAML at 4 spaces, written after
+// a newline that is dropped) from line 10 on.
+func ruleDoc(services, rule string) string {
+	return `
+registries:
+  - id: UA/GOV/00000001/civil
+    endpoints: [http://127.0.0.1:9101]
+    services: [` + services + `]
+clients:
+  - id: UA/GOV/00000003/eservice
+    auth: {api_keys: [` + hashA + `]}
+rules:
+  - id: r1
+` + strings.TrimPrefix(rule, "\n")
+}
+
 // TestParseProblems checks that each kind of problem is reported with its
 // exact YAML path and line, and that it is the only problem reported.
 func TestParseProblems(t *testing.T) {
@@ -397,41 +415,23 @@ groups:
 		},
 		{
 			name: "unknown client in rule",
-			doc: `
-registries:
-  - id: UA/GOV/00000001/civil
-    endpoints: [http://127.0.0.1:9101]
-    services: [{code: persons}]
-clients:
-  - id: UA/GOV/00000003/eservice
-    auth: {api_keys: [` + hashA + `]}
-rules:
-  - id: r1
+			doc: ruleDoc(`{code: persons}`, `
     clients:
       - UA/GOV/00000003/eservice
       - UA/GOV/00000009/nobody
     services: [UA/GOV/00000001/civil/persons]
-`,
+`),
 			want: []want{{"rules[0].clients[1]", 12, "unknown client UA/GOV/00000009/nobody"}},
 		},
 		{
 			name: "unknown service and registry in rule",
-			doc: `
-registries:
-  - id: UA/GOV/00000001/civil
-    endpoints: [http://127.0.0.1:9101]
-    services: [{code: persons}]
-clients:
-  - id: UA/GOV/00000003/eservice
-    auth: {api_keys: [` + hashA + `]}
-rules:
-  - id: r1
+			doc: ruleDoc(`{code: persons}`, `
     clients: [UA/GOV/00000003/eservice]
     services:
       - UA/GOV/00000001/civil/persons
       - UA/GOV/00000001/civil/marriages
       - UA/GOV/00000002/business/*
-`,
+`),
 			want: []want{
 				{"rules[0].services[1]", 13, "unknown service UA/GOV/00000001/civil/marriages"},
 				{"rules[0].services[2]", 14, "unknown registry UA/GOV/00000002/business"},
@@ -439,22 +439,13 @@ rules:
 		},
 		{
 			name: "method not declared by the service",
-			doc: `
-registries:
-  - id: UA/GOV/00000001/civil
-    endpoints: [http://127.0.0.1:9101]
-    services: [{code: persons}]
-clients:
-  - id: UA/GOV/00000003/eservice
-    auth: {api_keys: [` + hashA + `]}
-rules:
-  - id: r1
+			doc: ruleDoc(`{code: persons}`, `
     clients: [UA/GOV/00000003/eservice]
     services: [UA/GOV/00000001/civil/persons]
     methods:
       - GET
       - POST
-`,
+`),
 			want: []want{{"rules[0].methods[1]", 14, "does not declare POST"}},
 		},
 		{
@@ -473,22 +464,13 @@ rules:
 		},
 		{
 			name: "glob without leading slash (from policies)",
-			doc: `
-registries:
-  - id: UA/GOV/00000001/civil
-    endpoints: [http://127.0.0.1:9101]
-    services: [{code: persons}]
-clients:
-  - id: UA/GOV/00000003/eservice
-    auth: {api_keys: [` + hashA + `]}
-rules:
-  - id: r1
+			doc: ruleDoc(`{code: persons}`, `
     clients: [UA/GOV/00000003/eservice]
     services: [UA/GOV/00000001/civil/persons]
     paths:
       - /persons/*
       - persons/*
-`,
+`),
 			want: []want{{"rules[0].paths[1]", 14, `must start with "/"`}},
 		},
 		{
