@@ -58,6 +58,14 @@ type partialProgram struct {
 	conjuncts []int64
 }
 
+// perCallUnknowns are the attribute patterns of the variables that belong
+// to one call, which a listing does not know: method, path, params,
+// purpose and issue.
+func perCallUnknowns() []*cel.AttributePatternType {
+	return []*cel.AttributePatternType{cel.AttributePattern(varMethod), cel.AttributePattern(varPath),
+		cel.AttributePattern(varParams), cel.AttributePattern(varPurpose), cel.AttributePattern(varIssue)}
+}
+
 // conditionEnv is the one CEL environment of every condition, built on
 // first use: an engine without conditions never pays for it.
 var conditionEnv = sync.OnceValues(func() (*cel.Env, error) {
@@ -186,12 +194,7 @@ func (c *condition) mayHold(ev *evaluation) bool {
 	if err != nil {
 		return false
 	}
-	perCall := [...]string{varMethod, varPath, varParams, varPurpose, varIssue}
-	unknowns := make([]*cel.AttributePatternType, len(perCall))
-	for i, name := range perCall {
-		unknowns[i] = cel.AttributePattern(name)
-	}
-	act, err := cel.PartialVars(ev, unknowns...)
+	act, err := cel.PartialVars(ev, perCallUnknowns()...)
 	if err != nil {
 		return false
 	}
