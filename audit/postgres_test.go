@@ -110,28 +110,28 @@ func pgHead(node string, seq int64) audit.SignedHead {
 	}
 }
 
-func pgScanAll(t *testing.T, s audit.Store, node string, from int64) []audit.Record {
+// pgAll gathers all that walk (a store's Scan or Heads, named name) calls
+// back with for node from from on, and fails the test on its error.
+func pgAll[T any](t *testing.T, name string, walk func(context.Context, string, int64, func(T) error) error, node string, from int64) []T {
 	t.Helper()
-	var got []audit.Record
-	if err := s.Scan(context.Background(), node, from, func(r audit.Record) error {
-		got = append(got, r)
+	var got []T
+	if err := walk(context.Background(), node, from, func(v T) error {
+		got = append(got, v)
 		return nil
 	}); err != nil {
-		t.Fatalf("Scan: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return got
 }
 
+func pgScanAll(t *testing.T, s audit.Store, node string, from int64) []audit.Record {
+	t.Helper()
+	return pgAll(t, "Scan", s.Scan, node, from)
+}
+
 func pgHeadsAll(t *testing.T, s audit.Store, node string, from int64) []audit.SignedHead {
 	t.Helper()
-	var got []audit.SignedHead
-	if err := s.Heads(context.Background(), node, from, func(h audit.SignedHead) error {
-		got = append(got, h)
-		return nil
-	}); err != nil {
-		t.Fatalf("Heads: %v", err)
-	}
-	return got
+	return pgAll(t, "Heads", s.Heads, node, from)
 }
 
 func TestPostgresRoundTripsEveryField(t *testing.T) {
@@ -543,19 +543,44 @@ func TestPostgresPingNeedsAWritableDatabase(t *testing.T) {
 	}
 }
 
-// TestPostgresFailsClosed stops the server under a live store: Append and
-// Ping fail, quickly; once it is back, the same store works again.
-func TestPostgresFailsClosed(t *testing.T) {
+// openOwnServer starts a PostgreSQL server of the test's own, which it may
+// stop or freeze, and opens a store on it that holds n1's records 1 to 10.
+func openOwnServer(t *testing.T) (*pgtest.Server, *audit.PostgresStore) {
+	t.Helper()
 	srv := pgtest.StartServer(t)
 	ctx := context.Background()
 	s, err := audit.OpenPostgres(ctx, srv.DSN())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if err := s.Append(ctx, pgRecords("n1", 1, 10), nil); err != nil {
 		t.Fatal(err)
 	}
+	return srv, s
+}
+
+// failsWithin runs op, named name, with the server state ("down", "hung"):
+// it must fail, within limit. It logs how fast it failed.
+func failsWithin(t *testing.T, state, name string, limit time.Duration, op func() error) {
+	t.Helper()
+	start := time.Now()
+	err := op()
+	d := time.Since(start)
+	if err == nil {
+		t.Errorf("%s succeeded with the server %s", name, state)
+	}
+	if d > limit {
+		t.Errorf("%s took %v to fail, want < %v", name, d, limit)
+	}
+	t.Logf("server %s: %s failed in %v: %v", state, name, d.Round(time.Millisecond), err)
+}
+
+// TestPostgresFailsClosed stops the server under a live store: Append and
+// Ping fail, quickly; once it is back, the same store works again.
+func TestPostgresFailsClosed(t *testing.T) {
+	srv, s := openOwnServer(t)
+	ctx := context.Background()
 
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
@@ -567,16 +592,7 @@ func TestPostgresFailsClosed(t *testing.T) {
 		func() error { _, _, err := s.Last(ctx, "n1"); return err },
 		func() error { return s.Ping(ctx) },
 	} {
-		start := time.Now()
-		err := op()
-		if err == nil {
-			t.Errorf("operation %d succeeded with the server down", i)
-		}
-		d := time.Since(start)
-		if d > 3*time.Second {
-			t.Errorf("operation %d took %v to fail, want < 3s", i, d)
-		}
-		t.Logf("server down: operation %d failed in %v: %v", i, d.Round(time.Millisecond), err)
+		failsWithin(t, "down", fmt.Sprintf("operation %d", i), 3*time.Second, op)
 	}
 
 	if err := srv.Start(); err != nil {
@@ -600,16 +616,8 @@ func TestPostgresFailsClosedWhenServerHangs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the store's time limits")
 	}
-	srv := pgtest.StartServer(t)
+	srv, s := openOwnServer(t)
 	ctx := context.Background()
-	s, err := audit.OpenPostgres(ctx, srv.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Append(ctx, pgRecords("n1", 1, 10), nil); err != nil {
-		t.Fatal(err)
-	}
 
 	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
@@ -622,16 +630,7 @@ func TestPostgresFailsClosedWhenServerHangs(t *testing.T) {
 		{"Append", func() error { return s.Append(ctx, pgRecords("n1", 11, 10), nil) }, 6 * time.Second},
 		{"Ping", func() error { return s.Ping(ctx) }, 3 * time.Second},
 	} {
-		start := time.Now()
-		err := tt.op()
-		d := time.Since(start)
-		if err == nil {
-			t.Errorf("%s succeeded with the server hung", tt.name)
-		}
-		if d > tt.limit {
-			t.Errorf("%s took %v to fail, want < %v", tt.name, d, tt.limit)
-		}
-		t.Logf("server hung: %s failed in %v: %v", tt.name, d.Round(time.Millisecond), err)
+		failsWithin(t, "hung", tt.name, tt.limit, tt.op)
 	}
 
 	if err := srv.Thaw(); err != nil {
