@@ -394,21 +394,7 @@ func envelopeWith(header, body string) string {
 // checkFault parses a Fault back and checks its faultcode and detail.
 func checkFault(t *testing.T, fault []byte, wantCode string) {
 	t.Helper()
-	var env struct {
-		Body struct {
-			Fault struct {
-				Code   string `xml:"faultcode"`
-				String string `xml:"faultstring"`
-				Detail struct {
-					Type string `xml:"urn:govbus:fault type"`
-					ID   string `xml:"urn:govbus:fault detail"`
-				} `xml:"detail"`
-			} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault"`
-		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
-	}
-	if err := xml.Unmarshal(fault, &env); err != nil {
-		t.Fatalf("Fault is not well-formed XML: %v\n%s", err, fault)
-	}
+	env := parseFault(t, fault)
 	if env.Body.Fault.Code != wantCode {
 		t.Errorf("faultcode = %q, want %q", env.Body.Fault.Code, wantCode)
 	}

@@ -6,6 +6,31 @@ import (
 	"testing"
 )
 
+// faultEnvelope is a SOAP Fault response as a client reads it.
+type faultEnvelope struct {
+	XMLName xml.Name
+	Body    struct {
+		Fault struct {
+			Code   string `xml:"faultcode"`
+			String string `xml:"faultstring"`
+			Detail struct {
+				Type string `xml:"urn:govbus:fault type"`
+				ID   string `xml:"urn:govbus:fault detail"`
+			} `xml:"detail"`
+		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault"`
+	} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
+}
+
+// parseFault parses the Fault f back, and stops the test if it does not
+// parse: f is not well-formed XML.
+func parseFault(t *testing.T, f []byte) (env faultEnvelope) {
+	t.Helper()
+	if err := xml.Unmarshal(f, &env); err != nil {
+		t.Fatalf("Fault does not parse back, it is not well-formed XML: %v\n%s", err, f)
+	}
+	return env
+}
+
 func TestFault(t *testing.T) {
 	cases := []struct{ code, message, govbusType, detail string }{
 		{"client.invalid_body", "the Body must hold exactly one element", "Client.BadRequest", "6f1c2a9e-0d3b-4c51-9d1e-2f5a8b7c6d40"},
@@ -18,22 +43,7 @@ func TestFault(t *testing.T) {
 		if !bytes.HasPrefix(f, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)) {
 			t.Errorf("no XML declaration: %s", f)
 		}
-		var env struct {
-			XMLName xml.Name
-			Body    struct {
-				Fault struct {
-					Code   string `xml:"faultcode"`
-					String string `xml:"faultstring"`
-					Detail struct {
-						Type string `xml:"urn:govbus:fault type"`
-						ID   string `xml:"urn:govbus:fault detail"`
-					} `xml:"detail"`
-				} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault"`
-			} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
-		}
-		if err := xml.Unmarshal(f, &env); err != nil {
-			t.Fatalf("Fault does not parse back: %v\n%s", err, f)
-		}
+		env := parseFault(t, f)
 		if env.XMLName != (xml.Name{Space: "http://schemas.xmlsoap.org/soap/envelope/", Local: "Envelope"}) {
 			t.Errorf("root = %+v", env.XMLName)
 		}
