@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -82,19 +83,26 @@ func chaosPorts(t *testing.T, n int) []string {
 
 // simProc is one registrysim process serving the civil registry.
 type simProc struct {
-	addr string // 127.0.0.1:PORT
-	url  string // http://127.0.0.1:PORT
-	cmd  *exec.Cmd
+	bin, port string // what restart starts again
+	addr      string // 127.0.0.1:PORT
+	url       string // http://127.0.0.1:PORT
+	cmd       *exec.Cmd
 }
 
 // startSim starts registrysim's civil registry on port and waits until it
 // answers.
 func startSim(t *testing.T, bin, port string) *simProc {
 	t.Helper()
-	s := &simProc{addr: "127.0.0.1:" + port, url: "http://127.0.0.1:" + port}
+	s := &simProc{bin: bin, port: port, addr: "127.0.0.1:" + port, url: "http://127.0.0.1:" + port}
 	s.cmd = start(t, bin, "-civil", s.addr, "-business", "")
 	waitReady(t, s.url+"/_sim/stats")
 	return s
+}
+
+// restart starts the registry again on the same port, once it is gone.
+func (s *simProc) restart(t *testing.T) *simProc {
+	t.Helper()
+	return startSim(t, s.bin, s.port)
 }
 
 // kill ends the registry the hard way (SIGKILL) and waits until it is gone.
@@ -207,6 +215,18 @@ rules:
 	})
 	waitReady(t, n.status+"/readyz")
 	return n
+}
+
+// startCivil starts registrysim's civil registry and, in front of it, a
+// govbus with the drain timeout drain whose one registry is civilID at the
+// registrysim, with settings (as in regConf).
+func startCivil(t *testing.T, drain time.Duration, settings string) (*node, *simProc) {
+	t.Helper()
+	govbus, simBin := binaries(t)
+	ports := chaosPorts(t, 4)
+	sim := startSim(t, simBin, ports[3])
+	n := startGovbus(t, govbus, ports[:3], drain, regConf{id: civilID, endpoints: []string{sim.url}, settings: settings})
+	return n, sim
 }
 
 // outcome is what one consumer call got.
@@ -396,6 +416,53 @@ func closedLoop(ctx context.Context, workers int, f func(w, i int) bool) {
 		})
 	}
 	wg.Wait()
+}
+
+// rounds runs workers consumers that each make calls calls, call(w, i)
+// for consumer w's call i, and returns what they got.
+func rounds(workers, calls int, call func(w, i int) outcome) []outcome {
+	var rec recorder
+	closedLoop(context.Background(), workers, func(w, i int) bool {
+		rec.add(call(w, i))
+		return i < calls-1
+	})
+	return rec.outcomes()
+}
+
+// spread makes the calls call(0) to call(calls-1) from workers consumers,
+// each taking the next one as soon as it is free, and returns what they got.
+func spread(workers, calls int, call func(i int) outcome) []outcome {
+	var next atomic.Int64
+	var rec recorder
+	closedLoop(context.Background(), workers, func(int, int) bool {
+		i := next.Add(1) - 1
+		if i >= int64(calls) {
+			return false
+		}
+		rec.add(call(int(i)))
+		return true
+	})
+	return rec.outcomes()
+}
+
+// steadyLoad runs workers consumers for d, each calling call(w, i) for its
+// i-th call one after the other, and returns what they got.
+func steadyLoad(d time.Duration, workers int, call func(w, i int) outcome) []outcome {
+	var rec recorder
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	closedLoop(ctx, workers, func(w, i int) bool {
+		rec.add(call(w, i))
+		return true
+	})
+	return rec.outcomes()
+}
+
+// isCircuitOpen reports whether o is govbus's 503 Server.CircuitOpen with a
+// Retry-After of at least a second.
+func isCircuitOpen(o outcome) bool {
+	ra, err := strconv.Atoi(o.retryAfter)
+	return o.status == http.StatusServiceUnavailable && o.xrError == "Server.CircuitOpen" && err == nil && ra >= 1
 }
 
 // latencies summarises the latencies of outcomes.

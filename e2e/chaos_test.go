@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -25,24 +24,17 @@ import (
 // shows the breaker open; once the registry is back on the same port, the
 // breaker lets a probe through (half-open) and traffic recovers.
 func TestChaosRegistryKilled(t *testing.T) {
-	govbus, simBin := binaries(t)
-	ports := chaosPorts(t, 4)
-	sim := startSim(t, simBin, ports[3])
 	const (
 		consecutiveFailures = 3
 		openTimeout         = time.Second
 	)
-	n := startGovbus(t, govbus, ports[:3], 2*time.Second, regConf{id: civilID, endpoints: []string{sim.url}, settings: fmt.Sprintf(
+	n, sim := startCivil(t, 2*time.Second, fmt.Sprintf(
 		"    retry: {max: 2}\n    breaker: {consecutive_failures: %d, open_timeout: %s}\n    services:\n%s",
-		consecutiveFailures, openTimeout, personsService)})
+		consecutiveFailures, openTimeout, personsService))
 
 	// Steady traffic first: 4 consumers, 50 calls each, all answered.
-	var warm recorder
-	closedLoop(context.Background(), 4, func(w, i int) bool {
-		warm.add(n.get(personPath(civilID, w*50+i)))
-		return i < 49
-	})
-	for _, o := range warm.outcomes() {
+	warm := rounds(4, 50, func(w, i int) outcome { return n.get(personPath(civilID, w*50+i)) })
+	for _, o := range warm {
 		if o.status != http.StatusOK {
 			t.Fatalf("before the registry was killed: %s", o)
 		}
@@ -91,8 +83,7 @@ func TestChaosRegistryKilled(t *testing.T) {
 		fast = append(fast, n.get(personPath(civilID, len(fast))))
 	}
 	for _, o := range fast {
-		ra, err := strconv.Atoi(o.retryAfter)
-		if o.status != http.StatusServiceUnavailable || o.xrError != "Server.CircuitOpen" || err != nil || ra < 1 {
+		if !isCircuitOpen(o) {
 			t.Errorf("while the breaker is open: %s, Retry-After %q; want 503 Server.CircuitOpen, Retry-After >= 1", o, o.retryAfter)
 		}
 	}
@@ -109,7 +100,7 @@ func TestChaosRegistryKilled(t *testing.T) {
 
 	// The registry comes back on the same port: the breaker goes half-open
 	// after open_timeout, the probe succeeds, traffic flows again.
-	sim = startSim(t, simBin, ports[3])
+	sim = sim.restart(t)
 	restarted := time.Now()
 	var recovery []outcome
 	var ok outcome
@@ -139,12 +130,8 @@ func TestChaosRegistryKilled(t *testing.T) {
 	if got := n.breakers(t, civilID)[sim.url]; got != "closed" {
 		t.Errorf("/admin/status: breaker of %s is %q after recovery, want \"closed\"", sim.url, got)
 	}
-	var after recorder
-	closedLoop(context.Background(), 4, func(w, i int) bool {
-		after.add(n.get(personPath(civilID, w*25+i)))
-		return i < 24
-	})
-	for _, o := range after.outcomes() {
+	after := rounds(4, 25, func(w, i int) outcome { return n.get(personPath(civilID, w*25+i)) })
+	for _, o := range after {
 		if o.status != http.StatusOK {
 			t.Errorf("after recovery: %s", o)
 		}
@@ -156,31 +143,18 @@ func TestChaosRegistryKilled(t *testing.T) {
 // retry budget; POSTs to a non-idempotent service are never re-sent.
 func TestChaosRetriesMaskFaults(t *testing.T) {
 	t.Parallel()
-	govbus, simBin := binaries(t)
-	ports := chaosPorts(t, 4)
-	sim := startSim(t, simBin, ports[3])
 	// consecutive_failures 20 keeps the breaker out of this test: with the
 	// default 5, a run of five 503s (about 1% likely over 1,100 attempts)
 	// would open it.
-	n := startGovbus(t, govbus, ports[:3], 2*time.Second, regConf{id: civilID, endpoints: []string{sim.url},
-		settings: "    retry: {max: 2}\n    breaker: {consecutive_failures: 20}\n    services:\n" + personsService + documentsService})
+	n, sim := startCivil(t, 2*time.Second,
+		"    retry: {max: 2}\n    breaker: {consecutive_failures: 20}\n    services:\n"+personsService+documentsService)
 
 	sim.faults(t, `{"status":503,"rate":0.1}`)
 	sim.resetStats(t)
 	const gets = 1000
-	var next atomic.Int64
-	var rec recorder
 	began := time.Now()
-	closedLoop(context.Background(), 8, func(w, _ int) bool {
-		i := next.Add(1) - 1
-		if i >= gets {
-			return false
-		}
-		rec.add(n.get(personPath(civilID, int(i))))
-		return true
-	})
+	outs := spread(8, gets, func(i int) outcome { return n.get(personPath(civilID, i)) })
 	took := time.Since(began)
-	outs := rec.outcomes()
 	var okN int
 	var bad []outcome
 	for _, o := range outs {
@@ -212,18 +186,11 @@ func TestChaosRetriesMaskFaults(t *testing.T) {
 	// consumer, and the registry sees each POST exactly once.
 	sim.resetStats(t)
 	const posts = 300
-	next.Store(0)
-	var postRec recorder
-	closedLoop(context.Background(), 4, func(w, _ int) bool {
-		i := next.Add(1) - 1
-		if i >= posts {
-			return false
-		}
-		postRec.add(n.call("POST", "/r1/"+civilID+"/documents/documents", fmt.Sprintf(`{"request":%d}`, i)))
-		return true
+	postOuts := spread(4, posts, func(i int) outcome {
+		return n.call("POST", "/r1/"+civilID+"/documents/documents", fmt.Sprintf(`{"request":%d}`, i))
 	})
 	statuses := map[int]int{}
-	for _, o := range postRec.outcomes() {
+	for _, o := range postOuts {
 		if !o.registryAnswer() {
 			t.Errorf("POST: %s, want the registry's own answer", o)
 			continue
@@ -250,31 +217,21 @@ func TestChaosRetriesMaskFaults(t *testing.T) {
 // Consumers get the registry's 503 unchanged.
 func TestChaosRetryBudget(t *testing.T) {
 	t.Parallel()
-	govbus, simBin := binaries(t)
-	ports := chaosPorts(t, 4)
-	sim := startSim(t, simBin, ports[3])
 	const (
 		ratio       = 0.2
 		perSecond   = 5.0
 		budgetFloor = perSecond * 10 // the budget's window is 10s
 		loadFor     = 3 * time.Second
 	)
-	n := startGovbus(t, govbus, ports[:3], 2*time.Second, regConf{id: civilID, endpoints: []string{sim.url}, settings: fmt.Sprintf(
+	n, sim := startCivil(t, 2*time.Second, fmt.Sprintf(
 		"    retry: {max: 2, wait_min: 5ms, wait_max: 50ms, budget_ratio: %v, budget_min_per_second: %v}\n"+
 			"    breaker: {consecutive_failures: 1000000, min_requests: 1000000}\n    services:\n%s",
-		ratio, perSecond, personsService)})
+		ratio, perSecond, personsService))
 	// No request before the fault: the budget counts every request it saw.
 	sim.faults(t, `{"status":503,"rate":1}`)
 	sim.resetStats(t)
 
-	var rec recorder
-	ctx, cancel := context.WithTimeout(context.Background(), loadFor)
-	defer cancel()
-	closedLoop(ctx, 8, func(w, i int) bool {
-		rec.add(n.get(personPath(civilID, w*10000+i)))
-		return true
-	})
-	outs := rec.outcomes()
+	outs := steadyLoad(loadFor, 8, func(w, i int) outcome { return n.get(personPath(civilID, w*10000+i)) })
 	for i, o := range outs {
 		if !isInjected503(o) {
 			t.Errorf("call %d: %s; want the registry's 503 %s without X-Road-Error", i, o, injectedFault)
@@ -311,13 +268,10 @@ func TestChaosRetryBudget(t *testing.T) {
 // under steady load.
 func TestChaosBreakerOpensOn503s(t *testing.T) {
 	t.Parallel()
-	govbus, simBin := binaries(t)
-	ports := chaosPorts(t, 4)
-	sim := startSim(t, simBin, ports[3])
 	const consecutiveFailures = 5
-	n := startGovbus(t, govbus, ports[:3], 2*time.Second, regConf{id: civilID, endpoints: []string{sim.url}, settings: fmt.Sprintf(
+	n, sim := startCivil(t, 2*time.Second, fmt.Sprintf(
 		"    retry: {max: 2}\n    breaker: {consecutive_failures: %d, open_timeout: 30s}\n    services:\n%s",
-		consecutiveFailures, personsService)})
+		consecutiveFailures, personsService))
 	sim.faults(t, `{"status":503,"rate":1}`)
 	sim.resetStats(t)
 
@@ -345,17 +299,9 @@ func TestChaosBreakerOpensOn503s(t *testing.T) {
 
 	// Steady load from 4 consumers: Server.CircuitOpen for all, at once,
 	// and nothing more reaches the registry.
-	var rec recorder
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	closedLoop(ctx, 4, func(w, i int) bool {
-		rec.add(n.get(personPath(civilID, w*1000+i)))
-		return true
-	})
-	outs := rec.outcomes()
+	outs := steadyLoad(time.Second, 4, func(w, i int) outcome { return n.get(personPath(civilID, w*1000+i)) })
 	for _, o := range outs {
-		ra, err := strconv.Atoi(o.retryAfter)
-		if o.status != http.StatusServiceUnavailable || o.xrError != "Server.CircuitOpen" || err != nil || ra < 1 {
+		if !isCircuitOpen(o) {
 			t.Errorf("under load with the breaker open: %s, Retry-After %q; want 503 Server.CircuitOpen, Retry-After >= 1", o, o.retryAfter)
 			break
 		}
@@ -522,17 +468,7 @@ func TestChaosDeadEndpoint(t *testing.T) {
 	sim.resetStats(t)
 
 	const gets = 400
-	var next atomic.Int64
-	var rec recorder
-	closedLoop(context.Background(), 4, func(w, _ int) bool {
-		i := next.Add(1) - 1
-		if i >= gets {
-			return false
-		}
-		rec.add(n.get(personPath(civilID, int(i))))
-		return true
-	})
-	outs := rec.outcomes()
+	outs := spread(4, gets, func(i int) outcome { return n.get(personPath(civilID, i)) })
 	okN := 0
 	for _, o := range outs {
 		if o.status == http.StatusOK {
@@ -563,9 +499,6 @@ func TestChaosDeadEndpoint(t *testing.T) {
 // /readyz answers 503 during the drain; the process exits 0. Requests made
 // after the listener closed cannot connect; they are counted, not failed.
 func TestChaosSIGTERMDrain(t *testing.T) {
-	govbus, simBin := binaries(t)
-	ports := chaosPorts(t, 4)
-	sim := startSim(t, simBin, ports[3])
 	const (
 		workers = 20
 		drain   = 5 * time.Second
@@ -573,8 +506,7 @@ func TestChaosSIGTERMDrain(t *testing.T) {
 		// 503 from /readyz) to be seen.
 		delay = 500 * time.Millisecond
 	)
-	n := startGovbus(t, govbus, ports[:3], drain, regConf{id: civilID, endpoints: []string{sim.url},
-		settings: "    services:\n" + personsService})
+	n, sim := startCivil(t, drain, "    services:\n"+personsService)
 	sim.faults(t, fmt.Sprintf(`{"delay_ms":%d}`, delay.Milliseconds()))
 
 	var rec recorder
