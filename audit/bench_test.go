@@ -96,6 +96,23 @@ func BenchmarkAppendSQLiteSerial(b *testing.B) {
 	reportRates(b, store)
 }
 
+// BenchmarkBySubjectSQLite measures the Data Tracker's read: the records
+// of one data subject (an exchange's request and response) found in a log
+// of benchPreload records, through records_subjects.
+func BenchmarkBySubjectSQLite(b *testing.B) {
+	s := preloadedSQLite(b)
+	ctx := context.Background()
+	from, to := time.Now().Add(-24*time.Hour), time.Now().Add(time.Hour)
+	b.ResetTimer()
+	for i := range b.N {
+		req, _ := benchExchange(1 + (i*7919)%(benchPreload/2-1))
+		recs, err := s.BySubject(ctx, req.SubjectHash, from, to)
+		if err != nil || len(recs) != 2 {
+			b.Fatalf("BySubject: %d records, %v; want the exchange's 2", len(recs), err)
+		}
+	}
+}
+
 // benchTemplate is a closed SQLite log of benchPreload records of node
 // "ee-test", made once per process; preloadedSQLite copies it.
 var benchTemplate = sync.OnceValues(func() (string, error) {

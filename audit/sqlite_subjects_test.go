@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +261,44 @@ func TestVerifyChecksTheSubjectIndex(t *testing.T) {
 			t.Errorf("%s: rebuilt: %v, %v", tt.name, rep, err)
 		}
 		s.Close()
+	}
+}
+
+// TestSubjectDocsSpan checks that a large batch becomes rows of at most
+// subjectDocSpan seqs each, per node, that together list every record's
+// token.
+func TestSubjectDocsSpan(t *testing.T) {
+	var recs []Record
+	for seq := int64(1); seq <= 300; seq++ {
+		for _, node := range []string{"a", "b"} {
+			r := Record{Node: node, Seq: seq}
+			if seq%5 != 0 {
+				r.SubjectHash = fmt.Sprintf("%016x", seq) + strings.Repeat("0", 48)
+			}
+			recs = append(recs, r)
+		}
+	}
+	docs := subjectDocs(recs)
+	for _, r := range recs {
+		if r.SubjectHash == "" {
+			continue
+		}
+		covered := 0
+		for _, d := range docs {
+			if d.node == r.Node && d.first <= r.Seq && r.Seq <= d.last && slices.Contains(d.tokens, subjectToken(r.SubjectHash)) {
+				covered++
+			}
+		}
+		if covered != 1 {
+			t.Fatalf("record %s/%d is in %d rows, want 1", r.Node, r.Seq, covered)
+		}
+	}
+	for _, d := range docs {
+		if d.last-d.first >= subjectDocSpan {
+			t.Errorf("row %s %d-%d spans more than %d seqs", d.node, d.first, d.last, subjectDocSpan)
+		}
+	}
+	if len(docs) != 2*((300+subjectDocSpan-1)/subjectDocSpan) {
+		t.Errorf("%d rows, want %d", len(docs), 2*((300+subjectDocSpan-1)/subjectDocSpan))
 	}
 }
