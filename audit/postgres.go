@@ -5,39 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgSchema is the schema published at the top of sqlite.go in PostgreSQL's
-// spelling (BLOB is BYTEA): the same tables, columns, types and keys, so the
-// conformance suite tampers with both stores through the same SQL. The
-// probe table, rewritten by Ping, is PostgreSQL's only addition. migrate
-// also adds the columns of sqlAddedColumns to a table made before them, and
-// creates sqlIndexes (replacing a stale one).
-var pgSchema = []string{
-	`CREATE TABLE IF NOT EXISTS records (
-		node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
-		time_us BIGINT NOT NULL, message_id TEXT NOT NULL, request_id TEXT NOT NULL,
-		client TEXT NOT NULL, service TEXT NOT NULL, method TEXT NOT NULL,
-		path_template TEXT NOT NULL, user_id TEXT NOT NULL, issue TEXT NOT NULL,
-		purpose TEXT NOT NULL, rule_id TEXT NOT NULL, status BIGINT NOT NULL,
-		error_type TEXT NOT NULL, size BIGINT NOT NULL, body_sha256 TEXT NOT NULL,
-		body BYTEA, subject_hash TEXT NOT NULL, disclose_after_us BIGINT,
-		trace_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
-		sent_at_us BIGINT, received_at_us BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
-		original_sha256 TEXT NOT NULL DEFAULT '',
-		PRIMARY KEY (node, seq))`,
-	`CREATE TABLE IF NOT EXISTS heads (
-		node TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
-		time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
-		PRIMARY KEY (node, seq))`,
-	`CREATE TABLE IF NOT EXISTS anchors (
-		node TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL,
-		time_us BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, time_us BIGINT NOT NULL)`,
+// pgSchema returns the schema of sqliteSchema in PostgreSQL's spelling
+// (BLOB is BYTEA), one statement each: the same tables, columns, types and
+// keys, written once, so the conformance suite tampers with both stores
+// through the same SQL. The probe table, rewritten by Ping, is
+// PostgreSQL's only addition. migrate also adds the columns of
+// sqlAddedColumns to a table made before them, and creates sqlIndexes
+// (replacing a stale one).
+func pgSchema() []string {
+	var stmts []string
+	for _, stmt := range strings.Split(sqliteSchema, ";") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			stmts = append(stmts, strings.ReplaceAll(stmt, " BLOB", " BYTEA"))
+		}
+	}
+	return append(stmts, `CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, time_us BIGINT NOT NULL)`)
 }
 
 // pgProbe is Ping's write.
@@ -113,7 +102,7 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgSchemaLock); err != nil {
 			return err
 		}
-		for _, stmt := range pgSchema {
+		for _, stmt := range pgSchema() {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return err
 			}
