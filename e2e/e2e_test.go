@@ -22,17 +22,11 @@ import (
 // ports of the demo world, replaced by free ones below 32768.
 var demoPorts = []string{"8080", "9464", "9465", "9101", "9102"}
 
-// binaries builds govbus and registrysim once per test binary run.
+// binaries returns govbus and registrysim, built once per test binary run
+// (see sharedBinaries).
 func binaries(t *testing.T) (govbus, registrysim string) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"govbus", "registrysim"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "../cmd/"+name)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", name, err, out)
-		}
-	}
-	return filepath.Join(dir, "govbus"), filepath.Join(dir, "registrysim")
+	return sharedBinaries(t)
 }
 
 // freePorts finds n free loopback ports below 32768.

@@ -78,7 +78,7 @@ type soapOutcome struct {
 	stdout   string
 }
 
-var eservice = xrdID{XRoadInstance: "UA", MemberClass: "GOV", MemberCode: "00000003", SubsystemCode: "eservice"}
+var eserviceXRD = xrdID{XRoadInstance: "UA", MemberClass: "GOV", MemberCode: "00000003", SubsystemCode: "eservice"}
 
 // requireCorpus skips, even under CI=true, when the shared corpora are not
 // beside the repository (a clone elsewhere): they are referenced, never
@@ -377,7 +377,7 @@ func (w *soapWorld) getCompany(id, code, key string) soapCall {
 	return soapCall{
 		WSDL: w.businessWSDL, Endpoint: w.consumer, Operation: "getCompany",
 		Args:   map[string]string{"code": code},
-		Client: eservice,
+		Client: eserviceXRD,
 		Service: xrdID{XRoadInstance: "UA", MemberClass: "GOV", MemberCode: "00000002",
 			SubsystemCode: "business-registry", ServiceCode: "getCompany"},
 		ID: id, UserID: "EE-soap-client-test",
@@ -431,7 +431,7 @@ func TestSOAPClients(t *testing.T) {
 		spec := soapCall{
 			WSDL: mustAbs(t, niisWSDL), Endpoint: w.consumer, Operation: "testService",
 			Args:   map[string]string{"responseBodySize": "25", "responseAttachmentSize": "0"},
-			Client: eservice,
+			Client: eserviceXRD,
 			Service: xrdID{XRoadInstance: "UA", MemberClass: "GOV", MemberCode: "00000007",
 				SubsystemCode: "niis-test", ServiceCode: "testService", ServiceVersion: "v1"},
 			ID: "node-soap-niis-1", UserID: "EE-soap-client-test",
@@ -529,7 +529,7 @@ func TestSOAPClients(t *testing.T) {
 		res := zeepCall(t, soapCall{
 			WSDL: mustAbs(t, niisWSDL), Endpoint: w.consumer, Operation: "testService",
 			Args:   map[string]string{"responseBodySize": "5", "responseAttachmentSize": "0"},
-			Client: eservice,
+			Client: eserviceXRD,
 			Service: xrdID{XRoadInstance: "UA", MemberClass: "GOV", MemberCode: "00000007",
 				SubsystemCode: "niis-test", ServiceCode: "testService", ServiceVersion: "v1"},
 			ID:          "zeep-niis-1",

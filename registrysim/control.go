@@ -81,6 +81,8 @@ func (s *Sim) serveSim(w http.ResponseWriter, r *http.Request) {
 		default:
 			writeMethodNotAllowed(w, http.MethodGet, http.MethodDelete)
 		}
+	case "/_sim/received":
+		s.serveReceived(w, r)
 	case "/_sim/stats/reset":
 		if r.Method != http.MethodPost {
 			writeMethodNotAllowed(w, http.MethodPost)

@@ -10,6 +10,8 @@
 //	DELETE /_sim/faults       clear the faults
 //	GET    /_sim/stats        {"requests": N, "last": {...}}
 //	DELETE /_sim/stats        reset the statistics (also POST /_sim/stats/reset)
+//	GET    /_sim/received     the last requests in full, when recording (see Record)
+//	DELETE /_sim/received     forget them
 //
 // Requests under /_sim/ are never faulted and never counted. In tests:
 //
@@ -35,6 +37,7 @@ type Sim struct {
 	requests atomic.Int64
 	last     atomic.Pointer[RecordedRequest] // nil until the first request
 	faults   atomic.Pointer[Faults]          // nil when none are set
+	rec      atomic.Pointer[recorder]        // nil unless Record was called
 }
 
 // Stats is the answer of GET /_sim/stats.
@@ -74,6 +77,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.requests.Add(1)
+	if rc := s.rec.Load(); rc != nil {
+		rc.record(r)
+	}
 	s.last.Store(&RecordedRequest{
 		Method: r.Method,
 		Path:   r.URL.EscapedPath(),

@@ -2,8 +2,12 @@ package registrysim
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -212,5 +216,66 @@ func TestFaultClose(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("after clearing faults: got %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestRecordKeepsRequestsInFull(t *testing.T) {
+	sim := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b) // the registry still gets the whole body
+	}))
+	sim.Record(2)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	for i, target := range []string{"/a", "/b;x/%2e%2e?q=1&q=2", "/c"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+target, strings.NewReader(fmt.Sprintf("body-%d", i)))
+		req.Header.Set("X_Road_Client", "spoof")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echo, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got, want := string(echo), fmt.Sprintf("body-%d", i); got != want {
+			t.Errorf("registry read %q, want %q", got, want)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/_sim/received")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Requests []Received }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(got.Requests) != 2 {
+		t.Fatalf("kept %d requests, want the last 2", len(got.Requests))
+	}
+	first := got.Requests[0]
+	if first.Target != "/b;x/%2e%2e?q=1&q=2" || string(first.Body) != "body-1" || first.Header.Get("X_Road_Client") != "spoof" {
+		t.Errorf("first kept request = %+v", first)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/_sim/received", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if n := len(sim.rec.Load().received()); n != 0 {
+		t.Errorf("after DELETE %d requests kept", n)
+	}
+}
+
+func TestRecordOffByDefault(t *testing.T) {
+	srv := httptest.NewServer(New(http.NotFoundHandler()))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/_sim/received")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /_sim/received without Record: %d, want 404", resp.StatusCode)
 	}
 }

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	registrysim [-civil ADDR] [-business ADDR] [-otlp URL]
+//	registrysim [-civil ADDR] [-business ADDR] [-otlp URL] [-record N]
 //
 // An empty address disables a registry. registrysim prints nothing per
 // request. It exits with status 1 when an address cannot be listened on or
@@ -72,6 +72,8 @@ func run(args []string, stderr io.Writer) int {
 		"listen `address` of the civil registry (REST); empty disables it")
 	businessAddr := fs.String("business", "127.0.0.1:9102",
 		"listen `address` of the business registry (SOAP 1.1); empty disables it")
+	record := fs.Int("record", 0,
+		"keep the last `N` requests each registry receives in full, served at GET /_sim/received (0: none)")
 	otlp := fs.String("otlp", "",
 		"OTLP/HTTP base `URL` (e.g. http://127.0.0.1:4318) for the registry's own spans; empty: none")
 	if err := fs.Parse(args); err != nil {
@@ -105,10 +107,14 @@ func run(args []string, stderr io.Writer) int {
 	}
 	var registries []registry
 	if *civilAddr != "" {
-		registries = append(registries, registry{"civil", *civilAddr, wrap("civil", registrysim.NewCivil())})
+		sim := registrysim.NewCivil()
+		sim.Record(*record)
+		registries = append(registries, registry{"civil", *civilAddr, wrap("civil", sim)})
 	}
 	if *businessAddr != "" {
-		registries = append(registries, registry{"business", *businessAddr, wrap("business", registrysim.NewBusiness())})
+		sim := registrysim.NewBusiness()
+		sim.Record(*record)
+		registries = append(registries, registry{"business", *businessAddr, wrap("business", sim)})
 	}
 	if len(registries) == 0 {
 		fmt.Fprintln(stderr, "registrysim: no registry to serve: every address is empty")
