@@ -10,9 +10,9 @@ import (
 // checks every rule and group and returns all problems together as a
 // Problems error (unique non-empty ids, at least one client, known groups,
 // well-formed service entries, methods and path globs, non-empty purposes
-// and rights, conditions that compile to a bool, and that each rule grants
-// something). The engine keeps copies: later changes to rules or groups do
-// not affect it.
+// and rights, conditions that compile to a bool within MaxConditionCost,
+// and that each rule grants something). The engine keeps copies: later
+// changes to rules or groups do not affect it.
 func Compile(rules []Rule, groups Groups) (*Engine, error) {
 	probs := checkGroups(groups)
 	e := &Engine{clients: make(map[string]*clientIndex), rules: len(rules)}
@@ -72,11 +72,9 @@ func (e *Engine) index(c *compiled) {
 		}
 		for _, right := range c.rights {
 			if ci.rights == nil {
-				ci.rights = make(map[string]string)
+				ci.rights = make(map[string][]*rule)
 			}
-			if _, ok := ci.rights[right]; !ok {
-				ci.rights[right] = c.rule.id
-			}
+			ci.rights[right] = append(ci.rights[right], c.rule)
 		}
 	}
 }
@@ -190,9 +188,6 @@ func compileRule(i int, src *Rule, groups Groups, conds conditionCache) *compile
 		}
 		if len(src.Purposes) > 0 {
 			p.add("purposes", -1, "purposes without services")
-		}
-		if src.Condition != "" {
-			p.add("condition", -1, "condition without services")
 		}
 	}
 	return c

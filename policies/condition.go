@@ -112,13 +112,22 @@ func (cc conditionCache) compile(src string) (*condition, error) {
 	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("condition must be a bool expression, not %s", cel.FormatCELType(t))
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	est, err := env.EstimateCost(checked, costModel{})
+	if err != nil {
+		return nil, fmt.Errorf("estimating the condition's cost: %v", err)
+	}
+	if est.Max > MaxConditionCost {
+		return nil, fmt.Errorf("condition may cost up to %d to evaluate, over the limit of %d "+
+			"(comprehensions nested over headers or params are the usual cause)", est.Max, MaxConditionCost)
+	}
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
 	if err != nil {
 		return nil, fmt.Errorf("condition: %v", err)
 	}
 	c := &condition{src: src, prg: prg}
 	c.partial = sync.OnceValues(func() (partialProgram, error) {
-		prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval, cel.OptTrackState))
+		prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval, cel.OptTrackState),
+			cel.CostLimit(MaxConditionCost))
 		if err != nil {
 			return partialProgram{}, err
 		}

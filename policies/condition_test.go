@@ -233,7 +233,7 @@ func TestConditionCompileProblems(t *testing.T) {
 		condRule("syntax", `method ==`),
 		condRule("zone", `now.getHours("Mars/Olympus") < 18`),
 		condRule("blank", "  "),
-		{ID: "rights-only", Clients: []string{eservice}, Rights: []string{"tracker"}, Condition: `true`},
+		{ID: "rights-only", Clients: []string{eservice}, Rights: []string{"tracker"}, Condition: `path`},
 		condRule("regex", `path.matches("[")`),
 	}
 	_, err := Compile(rules, nil)
@@ -248,7 +248,7 @@ func TestConditionCompileProblems(t *testing.T) {
 		{"rules[4].condition", "column 10: Syntax error"},
 		{"rules[5].condition", `column 14: unknown time zone Mars/Olympus`},
 		{"rules[6].condition", "blank condition"},
-		{"rules[7].condition", "condition without services"},
+		{"rules[7].condition", "must be a bool expression, not string"},
 		{"rules[8].condition", "column 14: invalid matches argument"},
 	}
 	if len(probs) != len(want) {

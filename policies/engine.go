@@ -81,6 +81,14 @@
 // in params) or use an optional value. Decisions that evaluate no
 // condition still do not allocate.
 //
+// A rule that grants rights may have a condition too, rights-only rules
+// included: Engine.HasRight grants a right only when it holds, for the
+// request asking for the right.
+//
+// Every condition has a cost limit, MaxConditionCost: Compile refuses one
+// whose estimated worst case exceeds it, and an evaluation that spends it
+// fails (and so denies).
+//
 // # Listings
 //
 // Engine.MayAllow answers a different question than Decide: not "is this
@@ -204,7 +212,7 @@ type Engine struct {
 type clientIndex struct {
 	services   map[string][]*rule // by exact service id, in file order
 	subsystems map[string][]*rule // by subsystem id (wildcard rules), in file order
-	rights     map[string]string  // right -> id of the first rule granting it
+	rights     map[string][]*rule // by right, the rules granting it, in file order
 }
 
 // Len returns the number of rules in the engine.
@@ -285,18 +293,57 @@ func (e *Engine) Decide(q Query) Decision {
 	return Decision{Effect: Deny, Reason: ReasonNoRule}
 }
 
-// HasRight reports whether a rule grants right to client, and the id of the
-// first such rule in file order.
-func (e *Engine) HasRight(client, right string) (ruleID string, ok bool) {
+// HasRight decides whether a rule grants right (such as "tracker") to
+// q.Client for the request q: the first rule in file order that grants the
+// right and whose condition holds (or that has none) allows, with its id.
+// A condition reads q as for a call (the gateway gives, for the Data
+// Tracker, method "GET", the tracker's path, no service, and the caller's
+// headers, user id and time). A false condition grants nothing, so a later
+// rule may still grant the right; a condition that fails to evaluate denies
+// at once (ReasonConditionError), as in Decide. Failing every rule, the
+// answer is Deny with ReasonConditionNotMet (and the rule's id) when a
+// rule would grant the right but for its false condition, else
+// ReasonNoRule. HasRight allocates only when it evaluates a condition.
+func (e *Engine) HasRight(q Query, right string) Decision {
 	if e == nil {
-		return "", false
+		return Decision{Effect: Deny, Reason: ReasonNoRule}
 	}
-	ci := e.clients[client]
+	ci := e.clients[q.Client]
 	if ci == nil {
-		return "", false
+		return Decision{Effect: Deny, Reason: ReasonNoRule}
 	}
-	ruleID, ok = ci.rights[right]
-	return ruleID, ok
+	var unmet *rule
+	var ev *evaluation
+	d := Decision{Effect: Deny, Reason: ReasonNoRule}
+	for _, r := range ci.rights[right] {
+		if r.cond == nil {
+			d = Decision{Effect: Allow, RuleID: r.id}
+			break
+		}
+		if ev == nil {
+			ev = newEvaluation(&q)
+		}
+		ev.rule = r
+		holds, err := r.cond.eval(ev)
+		if err != nil {
+			d = Decision{Effect: Deny, RuleID: r.id, Reason: ReasonConditionError}
+			break
+		}
+		if holds {
+			d = Decision{Effect: Allow, RuleID: r.id}
+			break
+		}
+		if unmet == nil {
+			unmet = r
+		}
+	}
+	if ev != nil {
+		ev.release()
+	}
+	if d.Effect == Deny && d.Reason == ReasonNoRule && unmet != nil {
+		d = Decision{Effect: Deny, RuleID: unmet.id, Reason: ReasonConditionNotMet}
+	}
+	return d
 }
 
 // Allows lists, in file order, what each rule naming client and service

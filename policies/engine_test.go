@@ -147,30 +147,6 @@ func withPurposeQuery(q Query, purpose string) Query {
 	return q
 }
 
-func TestHasRight(t *testing.T) {
-	e := mustCompile(t, []Rule{
-		{ID: "portal-tracker", Clients: []string{portal}, Rights: []string{"tracker"}},
-		{ID: "auditors-tracker", Clients: []string{"group:auditors", portal}, Rights: []string{"tracker", "audit"}},
-	}, Groups{"auditors": {"UA/GOV/00000020/audit-office"}})
-	tests := []struct {
-		client, right string
-		wantID        string
-		wantOK        bool
-	}{
-		{portal, "tracker", "portal-tracker", true},
-		{portal, "audit", "auditors-tracker", true},
-		{"UA/GOV/00000020/audit-office", "tracker", "auditors-tracker", true},
-		{eservice, "tracker", "", false},
-		{portal, "admin", "", false},
-	}
-	for _, tt := range tests {
-		id, ok := e.HasRight(tt.client, tt.right)
-		if id != tt.wantID || ok != tt.wantOK {
-			t.Errorf("HasRight(%q, %q): got %q, %v, want %q, %v", tt.client, tt.right, id, ok, tt.wantID, tt.wantOK)
-		}
-	}
-}
-
 func TestAllows(t *testing.T) {
 	rules := []Rule{
 		{ID: "wild", Clients: []string{eservice}, Services: []string{civilAll, persons}, Methods: []string{"*", "GET"}},

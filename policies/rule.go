@@ -39,13 +39,16 @@ type Rule struct {
 	QuotaPerDay   int
 	PerService    bool
 	// Rights are rights granted to the clients that are not tied to a
-	// service, such as "tracker". A rule may have only Clients and Rights.
+	// service, such as "tracker". A rule may have only Clients and Rights
+	// (and a Condition).
 	Rights []string
 	// Condition, when set, is a CEL expression of type bool over the
-	// request that must hold for the rule to allow it, such as
+	// request that must hold for the rule to allow it or to grant its
+	// rights, such as
 	// `now.getHours("Europe/Kyiv") >= 9 && now.getHours("Europe/Kyiv") < 18`
 	// or `params.id == represented_party`. The variables are listed in the
-	// package comment. Compile type-checks it; "" means no condition.
+	// package comment. Compile type-checks it and refuses it when its
+	// worst case costs more than MaxConditionCost; "" means no condition.
 	Condition string
 }
 
