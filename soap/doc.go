@@ -81,6 +81,15 @@
 //     (FI_TEST is a real X-Road instance code); the gateway validates them
 //     when it routes, and ID.String percent-encodes '/' and '%' so that the
 //     slash form cannot be confused.
+//   - A multipart request's SOAP part must be its first part (start=, when
+//     given, must name it), Content-IDs are unique, no other part has an
+//     XML type, and no delimiter-like line hides inside a part or after the
+//     end (client.invalid_soap): a registry that reads the first part, or
+//     frames parts more leniently, then sees the envelope we checked.
+//   - SubjectText reads a service's data subject element from the Body's
+//     operation and refuses (client.invalid_body) a repeated element, a
+//     value split into several nodes or holding markup, and a value padded
+//     with white space: each could be read two ways.
 //   - A SOAP Fault response without a Header passes through EchoResponse
 //     unchanged; one with a Header gets the fields echoed.
 package soap

@@ -14,8 +14,8 @@ const maxParts = 1000
 
 // requestEnvelope checks the request's Content-Type and size and returns the
 // SOAP envelope bytes: the whole body for text/xml and application/soap+xml,
-// the root part (the first, or the one start= names) for multipart/related
-// and multipart/mixed.
+// the root part (the first, which start= must name when given) for
+// multipart/related and multipart/mixed.
 func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -43,6 +43,20 @@ func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Erro
 // read with mime/multipart (strict framing: part headers end at an empty
 // line). Every part is read to its end, so that a malformed multipart is
 // refused even when the SOAP part comes first.
+//
+// A registry may read a multipart differently from us (the first part
+// rather than the one start= names, the last of two parts with one
+// Content-ID, a delimiter-like line we read as content), so anything that
+// could make it see another envelope than the one we checked is refused
+// with client.invalid_soap:
+//   - the SOAP part must be the first part; start=, when given, must name it;
+//   - every Content-ID appears once (compared without brackets and spaces);
+//   - no other part is SOAP or XML (text/xml, application/soap+xml,
+//     application/xop+xml, application/xml, any +xml type), and every
+//     other part's Content-Type, when present, must parse
+//     (client.invalid_content_type otherwise);
+//   - every line that starts with the delimiter is one mime/multipart read
+//     as a delimiter: none hides in a part or after the closing delimiter.
 func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 	boundary := params["boundary"]
 	if boundary == "" {
@@ -51,8 +65,9 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 	start := trimContentID(params["start"])
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	var env []byte
-	found := false
-	for i := 0; ; i++ {
+	ids := map[string]bool{}
+	parts := 0
+	for ; ; parts++ {
 		part, err := mr.NextRawPart()
 		if err == io.EOF {
 			break
@@ -60,28 +75,83 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 		if err != nil {
 			return nil, newError(CodeInvalidSOAP, "malformed multipart message")
 		}
-		if i == maxParts {
+		if parts == maxParts {
 			return nil, newError(CodeInvalidSOAP, "too many parts in the multipart message")
 		}
-		root := !found && (start == "" && i == 0 || start != "" && trimContentID(part.Header.Get("Content-ID")) == start)
-		if !root {
-			if _, err := io.Copy(io.Discard, part); err != nil {
+		if id, has := part.Header["Content-Id"]; has {
+			if len(id) != 1 {
+				return nil, newError(CodeInvalidSOAP, "a part of the multipart message has two Content-IDs")
+			}
+			key := trimContentID(id[0])
+			if ids[key] {
+				return nil, newError(CodeInvalidSOAP, "two parts of the multipart message have the same Content-ID")
+			}
+			ids[key] = true
+		}
+		if parts == 0 {
+			if start != "" && trimContentID(part.Header.Get("Content-ID")) != start {
+				return nil, newError(CodeInvalidSOAP, "start= names another part than the first: the SOAP part must be the first part")
+			}
+			if perr := checkPartType(part.Header); perr != nil {
+				return nil, perr
+			}
+			if env, err = io.ReadAll(part); err != nil {
 				return nil, newError(CodeInvalidSOAP, "malformed multipart message")
 			}
 			continue
 		}
-		found = true
-		if perr := checkPartType(part.Header); perr != nil {
+		if perr := checkAttachmentType(part.Header); perr != nil {
 			return nil, perr
 		}
-		if env, err = io.ReadAll(part); err != nil {
+		if _, err := io.Copy(io.Discard, part); err != nil {
 			return nil, newError(CodeInvalidSOAP, "malformed multipart message")
 		}
 	}
-	if !found {
+	if parts == 0 {
 		return nil, newError(CodeInvalidSOAP, "the multipart message has no SOAP part")
 	}
+	// parts delimiters and the closing one: any other line that starts
+	// with the delimiter is one we did not read as such.
+	if delimiterLines(body, []byte("--"+boundary)) != parts+1 {
+		return nil, newError(CodeInvalidSOAP, "the multipart message has delimiter lines inside a part or after its end")
+	}
 	return env, nil
+}
+
+// checkAttachmentType refuses an attachment that a registry could take for
+// a SOAP message: an XML type, or a Content-Type that does not parse.
+func checkAttachmentType(h textproto.MIMEHeader) *Error {
+	ct, has := h["Content-Type"]
+	if !has {
+		return nil // text/plain by MIME's default
+	}
+	if len(ct) != 1 {
+		return newError(CodeInvalidContentType, "an attachment has two Content-Types")
+	}
+	mt, _, err := mime.ParseMediaType(ct[0])
+	if err != nil {
+		return newError(CodeInvalidContentType, "an attachment has no valid Content-Type")
+	}
+	if mt == "text/xml" || mt == "application/xml" || strings.HasSuffix(mt, "+xml") {
+		return newError(CodeInvalidSOAP, "only the first part of the multipart message may be XML")
+	}
+	return nil
+}
+
+// delimiterLines counts the lines of body that start with delim.
+func delimiterLines(body, delim []byte) int {
+	n := 0
+	for from := 0; ; {
+		i := bytes.Index(body[from:], delim)
+		if i < 0 {
+			return n
+		}
+		at := from + i
+		if at == 0 || body[at-1] == '\n' {
+			n++
+		}
+		from = at + 1
+	}
 }
 
 // checkPartType accepts a SOAP part of type text/xml, application/soap+xml or

@@ -229,7 +229,8 @@ func TestParseRequestMultipart(t *testing.T) {
 		want                    Code
 	}{
 		{"SOAP part first", join(soapPart, attachment), "multipart/related; type=\"text/xml\"; boundary=MIME_b", ""},
-		{"start names the second part", join(attachment, soapPart), "multipart/related; type=\"text/xml\"; start=\"<soap>\"; boundary=MIME_b", ""},
+		{"start names the second part", join(attachment, soapPart), "multipart/related; type=\"text/xml\"; start=\"<soap>\"; boundary=MIME_b", CodeInvalidSOAP},
+		{"start names the first part", join(soapPart, attachment), "multipart/related; type=\"text/xml\"; start=\"<soap>\"; boundary=MIME_b", ""},
 		{"multipart/mixed", join(soapPart), "multipart/mixed; boundary=MIME_b", ""},
 		{"start names no part", join(soapPart, attachment), "multipart/related; start=\"<nope>\"; boundary=MIME_b", CodeInvalidSOAP},
 		{"first part is not XML", join(attachment, soapPart), "multipart/related; boundary=MIME_b", CodeInvalidContentType},

@@ -36,13 +36,15 @@ type Request struct {
 
 // ParseRequest parses and validates a consumer's SOAP request (text/xml,
 // application/soap+xml, or multipart/related — also multipart/mixed — with
-// the SOAP part first or named by start=). It never resolves entities or
+// the SOAP part first; see multipartEnvelope for what else a multipart
+// must satisfy). It never resolves entities or
 // DTDs, never fetches anything, and enforces lim while reading. Errors are
 // *Error; the checks, in the order they decide the code:
 //
 //	client.invalid_content_type   Content-Type, charset, multipart SOAP part type
 //	client.message_too_large      body over lim.MaxBytes
-//	client.invalid_soap           empty message, malformed multipart, no SOAP part, no XML element
+//	client.invalid_soap           empty message, malformed or ambiguous multipart (start= not the
+//	                              first part, a Content-ID twice, a second XML part), no XML element
 //	client.invalid_xml            not (namespace-)well-formed, DTD, PI, XInclude, limits, trailing garbage
 //	client.invalid_soap           root not a SOAP 1.1 Envelope, two Headers/Bodies, stray content
 //	client.missing_body           no Body
