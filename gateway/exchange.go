@@ -48,9 +48,15 @@ type Request struct {
 	Host string
 	// RemoteIP is the consumer's address, sent on as X-Forwarded-For.
 	RemoteIP string
-	// SubjectHash is the keyed hash of the call's data subject, set by the
-	// message log (the subject itself is never kept).
+	// Subject is the call's data subject as the registry will read it
+	// (Route.SubjectOf), set before the request record is written; it is
+	// never logged, traced or counted in clear. SubjectHash is its keyed
+	// hash, set by the message log.
+	Subject     string
 	SubjectHash string
+	// SOAPSubject is the data subject read from a SOAP body by the
+	// hardened parser, for services whose subject is "in: soap".
+	SOAPSubject string
 	// Route and Decision are set by the route and policy steps.
 	Route    *Route
 	Decision policies.Decision

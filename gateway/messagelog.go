@@ -2,9 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -30,88 +27,25 @@ type SubjectSpec struct {
 	Name string
 }
 
-// SubjectOf returns the data subject of req according to the route's
-// SubjectSpec, or "" when the route names none or the call carries none.
-func (r *Route) SubjectOf(req *Request) string {
-	s := r.Subject
-	if s == nil {
-		return ""
-	}
-	switch s.In {
-	case "path":
-		for _, t := range r.Paths {
-			if v, ok := templateParam(t, req.Target.Path, s.Name); ok {
-				return v
-			}
-		}
-	case "query":
-		q, err := url.ParseQuery(req.Target.RawQuery)
-		if err == nil {
-			return q.Get(s.Name)
-		}
-	case "header":
-		return req.Header.Get(s.Name)
-	case "json":
-		return jsonField(req.BodyBytes, s.Name)
-	}
-	return ""
-}
-
-// templateParam returns the value of {name} when path fits template t.
-func templateParam(t, path, name string) (string, bool) {
-	if !templateMatches(t, path) {
-		return "", false
-	}
-	ts, ps := strings.Split(t, "/"), strings.Split(path, "/")
-	for i, seg := range ts {
-		if seg == "{"+name+"}" {
-			v, err := url.PathUnescape(ps[i])
-			return v, err == nil
-		}
-	}
-	return "", false
-}
-
-// jsonField reads a dotted field of a JSON object body as a string.
-func jsonField(body []byte, field string) string {
-	if len(body) == 0 {
-		return ""
-	}
-	var v any
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	for _, part := range strings.Split(field, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		v = m[part]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case float64:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
-	return ""
-}
-
 // messageLog records the exchange around forwarding: the request record is
 // durable before the registry is called, the response record before the
 // consumer is answered.
 func (c chain) messageLog(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(*Request)
+		// The subject is read (and an ambiguous one refused) whether or
+		// not a log records it: what is refused never depends on logging.
+		subject, err := req.Route.SubjectOf(req)
+		if err != nil {
+			return nil, err
+		}
+		req.Subject = subject
 		ml := req.Snapshot.MessageLog
 		if ml == nil {
 			return next(ctx, req)
 		}
 		_, sp := c.tracer.Start(ctx, "messagelog request")
-		err := ml.LogRequest(ctx, req)
+		err = ml.LogRequest(ctx, req)
 		if err != nil {
 			err = Wrap(CodeLoggingFailed, err, "the message log cannot be written; nothing was forwarded")
 		}
@@ -153,8 +87,33 @@ type Access struct {
 	Outcome string `json:"outcome"`
 }
 
+// TrackerQuery asks the Data Tracker for one page of a subject's accesses.
+type TrackerQuery struct {
+	Subject string
+	// From and To bound the accesses' time to [From, To); a zero bound is
+	// open.
+	From, To time.Time
+	// Cursor is the NextCursor of the previous page; "" for the first.
+	Cursor string
+	// Limit is the most accesses of the page; 0 means the tracker's
+	// default.
+	Limit int
+}
+
+// AccessPage is one page of accesses, oldest first.
+type AccessPage struct {
+	Accesses []Access
+	// NextCursor continues the walk after this page; "" when no access
+	// is left.
+	NextCursor string
+}
+
 // Tracker answers a citizen's question: who accessed my data, when, why.
 type Tracker interface {
-	// Accesses lists the disclosed accesses to subject in [from, to).
-	Accesses(ctx context.Context, subject string, from, to time.Time) ([]Access, error)
+	// Accesses lists one page of the disclosed accesses to q.Subject in
+	// [q.From, q.To), reading a bounded number of records. It returns a
+	// CodeBadRequest *Error for a limit over the tracker's maximum and for
+	// a cursor it did not give for this subject and time range (tampered,
+	// truncated, or another query's).
+	Accesses(ctx context.Context, q TrackerQuery) (AccessPage, error)
 }

@@ -32,8 +32,8 @@ var _ gateway.MessageLog = (*MessageLog)(nil)
 
 // LogRequest records the request as forwarded, before forwarding it.
 func (m *MessageLog) LogRequest(ctx context.Context, req *gateway.Request) error {
-	if subject := req.Route.SubjectOf(req); subject != "" {
-		req.SubjectHash = tracker.Hash(m.SubjectKey, subject)
+	if req.Subject != "" {
+		req.SubjectHash = tracker.Hash(m.SubjectKey, req.Subject)
 	}
 	rec := m.base(ctx, req, audit.KindRequest)
 	rec.UserID, rec.Issue, rec.Purpose = req.UserID, req.Issue, req.Purpose
