@@ -14,6 +14,8 @@ const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultMaxRequestBytes  = 10 << 20
 	DefaultMaxResponseBytes = 32 << 20
+	// DefaultKeepBodiesPerDay is a service's daily budget of kept bodies.
+	DefaultKeepBodiesPerDay = 1 << 30
 	// DefaultRetryMax, like a registry's max_in_flight, pool, retry
 	// budget and breaker defaults, is package outbound's, which makes the
 	// calls.
@@ -88,6 +90,7 @@ func setDefaults(c *Config) {
 			}
 			defD(&s.Timeout, r.Timeout.D())
 			orDefault(&s.MaxRequestBytes, r.MaxRequestBytes)
+			orDefault(&s.KeepBodiesPerDay, DefaultKeepBodiesPerDay)
 		}
 	}
 }
