@@ -2,14 +2,21 @@
 // endpoints, in-flight counts, configuration version) and /admin/reload.
 // It is never mounted on the consumer port.
 // GET /admin/opmon serves operational monitoring records (see package opmon).
+//
+// Every path is guarded (access.go): a request must name the listener in
+// its Host and must not come from a page of another site; all but GET
+// /admin/status need an admin's bearer token (Keyring), whose role
+// (viewer, operator, admin) must reach what the request asks.
 package admin
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sort"
 	"time"
 
+	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 )
 
@@ -36,6 +43,21 @@ type Options struct {
 	// Opmon serves GET /admin/opmon, usually opmon.Handler over the
 	// node's store; nil answers 404 (operational monitoring is off).
 	Opmon http.Handler
+	// Listener is the admin listener's configuration: the Host header of
+	// every request must name it (its address, or one of its hosts).
+	// Required: the zero value refuses every request (403).
+	Listener config.AdminListener
+	// Keyring returns the admins whose tokens are accepted; it is asked on
+	// every request, so a reload that changes the admins takes effect at
+	// once. nil, or a nil *Keyring: no admin, and every request that needs
+	// a credential gets 401.
+	Keyring func() *Keyring
+	// Logger receives one line per request, allowed or refused (the
+	// admin, method, path and result; never a token); nil discards them.
+	Logger *slog.Logger
+	// NewID returns the detail id of an error answer; nil uses random
+	// UUIDs.
+	NewID func() string
 }
 
 // statusReporter is implemented by adapters that can describe their state.
@@ -58,7 +80,11 @@ type status struct {
 	LastReload    any              `json:"last_reload,omitempty"`
 }
 
-// Handler returns the admin listener's handler.
+// Handler returns the admin listener's handler. A request it refuses gets
+// X-Road-Error and {"type","message","detail"}: Client.AccessDenied (403)
+// for a Host that is not the listener's, a cross-site browser request, or
+// a role below the request's; Client.Unauthenticated (401) for a missing
+// or unknown token; Client.BadRequest (400) for two Authorization headers.
 func Handler(opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -110,7 +136,7 @@ func Handler(opts Options) http.Handler {
 		}
 		opts.Opmon.ServeHTTP(w, r)
 	})
-	return mux
+	return newGuard(opts, mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -23,6 +23,10 @@ type Config struct {
 	// WatchConfig reloads the configuration when its file changes (checked
 	// every second), besides SIGHUP and POST /admin/reload. Default false.
 	WatchConfig bool `yaml:"watch_config"`
+	// Admins are the operators allowed on the admin listener (see
+	// admins.go). Default none: every admin request but GET /admin/status
+	// is refused.
+	Admins []Admin `yaml:"admins"`
 
 	// Dir is the directory of the file; relative file names resolve there.
 	Dir string `yaml:"-"`
@@ -40,7 +44,7 @@ type Listeners struct {
 	// Status serves /metrics, /healthz, /readyz. Default 127.0.0.1:9464.
 	Status Listener `yaml:"status"`
 	// Admin serves /admin/*. Default 127.0.0.1:9465.
-	Admin Listener `yaml:"admin"`
+	Admin AdminListener `yaml:"admin"`
 	// ReadHeaderTimeout bounds reading a request head. Default 5s.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	// ReadTimeout bounds reading a whole request. Default 60s.

@@ -60,6 +60,7 @@ func (c *Config) File(name string) string {
 
 func (v *validator) validate() {
 	v.listeners()
+	v.admins()
 	members := map[string]bool{}
 	for i, m := range v.cfg.Members {
 		p := idx("members", i)

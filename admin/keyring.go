@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/govbus/govbus/authn"
+	"github.com/govbus/govbus/config"
+)
+
+// Role is what an admin may do; each role may do all that the roles
+// below it may.
+type Role int
+
+// The roles of DESIGN.md §4 and §11.
+const (
+	// RoleViewer reads: GET and HEAD requests.
+	RoleViewer Role = iota + 1
+	// RoleOperator also reloads the configuration (POST /admin/reload).
+	RoleOperator
+	// RoleAdmin may do everything, configuration changes included.
+	RoleAdmin
+)
+
+// ParseRole parses "viewer", "operator" or "admin".
+func ParseRole(s string) (Role, bool) {
+	for i, name := range config.Roles {
+		if s == name {
+			return Role(i + 1), true
+		}
+	}
+	return 0, false
+}
+
+// String returns the role's configuration name.
+func (r Role) String() string {
+	if r >= RoleViewer && int(r) <= len(config.Roles) {
+		return config.Roles[r-1]
+	}
+	return "none"
+}
+
+// identity is an authenticated admin.
+type identity struct {
+	id   string
+	role Role
+}
+
+// Keyring maps the admins' bearer tokens, known only by their SHA-256
+// hashes, to the admins. It is immutable after NewKeyring and safe for
+// concurrent use.
+type Keyring struct {
+	byHash map[[sha256.Size]byte]identity
+}
+
+// NewKeyring builds the keyring of a configuration's admins. It fails on
+// what validation refuses too: an unknown role, a malformed hash, a token
+// shared by two admins, an admin without a token, or a certificate (the
+// admin listener has no TLS, so none could be checked).
+func NewKeyring(admins []config.Admin) (*Keyring, error) {
+	k := &Keyring{byHash: map[[sha256.Size]byte]identity{}}
+	var errs []string
+	for _, a := range admins {
+		role, ok := ParseRole(a.Role)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("admin %s: unknown role %q", a.ID, a.Role))
+		}
+		if len(a.Auth.Certificates) > 0 {
+			errs = append(errs, fmt.Sprintf("admin %s: certificates need TLS on the admin listener", a.ID))
+		}
+		if len(a.Auth.APIKeys) == 0 {
+			errs = append(errs, fmt.Sprintf("admin %s: no api_keys", a.ID))
+		}
+		for _, h := range a.Auth.APIKeys {
+			sum, err := authn.ParseHash(h)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("admin %s: %v", a.ID, err))
+				continue
+			}
+			if other, dup := k.byHash[sum]; dup {
+				errs = append(errs, fmt.Sprintf("admin %s: token also registered for admin %s", a.ID, other.id))
+			}
+			k.byHash[sum] = identity{id: a.ID, role: role}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("building the admin keyring: %s", strings.Join(errs, "; "))
+	}
+	return k, nil
+}
+
+// lookup finds the admin whose token this is. A nil keyring knows no one.
+func (k *Keyring) lookup(token string) (identity, bool) {
+	if k == nil || token == "" {
+		return identity{}, false
+	}
+	who, ok := k.byHash[sha256.Sum256([]byte(token))]
+	return who, ok
+}
