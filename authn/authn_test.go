@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,11 +47,13 @@ func newWorld(t testing.TB) *world {
 			ID:           eservice,
 			KeyHashes:    []string{HashKey("demo-eservice-key"), strings.TrimPrefix(HashKey("eservice-second-key"), "sha256:")},
 			Certificates: []CertIdentity{{SHA256: fingerprint(w.eserviceCert)}},
+			CAs:          []*x509.Certificate{w.ca.cert},
 		},
 		{
 			ID:           benefits,
 			KeyHashes:    []string{strings.ToUpper(HashKey("demo-benefits-key")[len("sha256:"):])},
 			Certificates: []CertIdentity{{Subject: "CN=benefits,O=Pension Fund"}},
+			CAs:          []*x509.Certificate{w.ca.cert},
 		},
 		{ID: portal, KeyHashes: []string{HashKey("demo-portal-key")}},
 		{ID: isolated, None: true},
@@ -106,7 +109,8 @@ func TestAuthenticate(t *testing.T) {
 		{"unknown client without credential", nobody, gateway.Credential{}, false},
 		{"empty client id", "", key("demo-eservice-key"), false},
 		{"client id in another case", strings.ToLower(eservice), key("demo-eservice-key"), false},
-		{"none client without credential", isolated, gateway.Credential{}, true},
+		{"none client without credential, from loopback", isolated, gateway.Credential{RemoteAddr: netip.MustParseAddr("127.0.0.1")}, true},
+		{"none client without credential, from elsewhere", isolated, gateway.Credential{RemoteAddr: netip.MustParseAddr("192.0.2.1")}, false},
 		{"none client with another client's key", isolated, key("demo-eservice-key"), false},
 		{"none client with an unknown key", isolated, key("guessed-key"), false},
 		{"none client with another client's certificate", isolated, cert(w.eserviceCert), false},
@@ -137,7 +141,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 // TestAuthenticateSubjectForm checks that a subject identity matches the
-// certificate's subject as pkix.Name.String prints it, and nothing else.
+// certificate's whole subject in RFC 4514 order, and nothing else.
 func TestAuthenticateSubjectForm(t *testing.T) {
 	ca := newCA(t, "govbus test CA")
 	c := ca.issue(t, pkix.Name{CommonName: "eservice", Organization: []string{"Ministry"}, Country: []string{"UA"}}).Leaf
@@ -146,13 +150,16 @@ func TestAuthenticateSubjectForm(t *testing.T) {
 		wantOK  bool
 	}{
 		{"CN=eservice,O=Ministry,C=UA", true},
+		{"cn=eservice,o=Ministry,c=UA", true}, // type names are case-insensitive (RFC 4514 §3)
+		{"2.5.4.3=eservice,2.5.4.10=Ministry,2.5.4.6=UA", true},
 		{"C=UA,O=Ministry,CN=eservice", false},
 		{"CN=eservice,O=Ministry", false},
 		{"CN=eservice", false},
-		{"cn=eservice,o=Ministry,c=UA", false},
+		{"CN=eservice,O=ministry,C=UA", false},
+		{"CN=eservice+O=Ministry,C=UA", false},
 	}
 	for _, tt := range tests {
-		a := newAuthenticator(t, []Client{{ID: eservice, Certificates: []CertIdentity{{Subject: tt.subject}}}})
+		a := newAuthenticator(t, []Client{{ID: eservice, Certificates: []CertIdentity{{Subject: tt.subject}}, CAs: []*x509.Certificate{ca.cert}}})
 		err := a.Authenticate(eservice, gateway.Credential{Certificate: c})
 		if got := err == nil; got != tt.wantOK {
 			t.Errorf("subject %q against %q: got ok=%v (%v), want ok=%v", tt.subject, c.Subject, got, err, tt.wantOK)
@@ -163,6 +170,7 @@ func TestAuthenticateSubjectForm(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	w := newWorld(t)
 	fp := fingerprint(w.eserviceCert)
+	cas := []*x509.Certificate{w.ca.cert}
 	tests := []struct {
 		name    string
 		clients []Client
@@ -179,15 +187,21 @@ func TestNewRefuses(t *testing.T) {
 			{ID: eservice, KeyHashes: []string{HashKey("shared")}},
 			{ID: benefits, KeyHashes: []string{HashKey("other"), HashKey("shared")}},
 		}, "API key also registered for " + eservice},
-		{"malformed certificate fingerprint", []Client{{ID: eservice, Certificates: []CertIdentity{{SHA256: fp[:62]}}}}, eservice},
+		{"malformed certificate fingerprint", []Client{{ID: eservice, Certificates: []CertIdentity{{SHA256: fp[:62]}}, CAs: cas}}, eservice},
 		{"same certificate for two clients", []Client{
-			{ID: eservice, Certificates: []CertIdentity{{SHA256: fp}}},
-			{ID: benefits, Certificates: []CertIdentity{{SHA256: strings.ToUpper(fp)}}},
+			{ID: eservice, Certificates: []CertIdentity{{SHA256: fp}}, CAs: cas},
+			{ID: benefits, Certificates: []CertIdentity{{SHA256: strings.ToUpper(fp)}}, CAs: cas},
 		}, "certificate also registered for " + eservice},
 		{"same subject for two clients", []Client{
-			{ID: eservice, Certificates: []CertIdentity{{Subject: "CN=shared"}}},
-			{ID: benefits, Certificates: []CertIdentity{{Subject: "CN=shared"}}},
+			{ID: eservice, Certificates: []CertIdentity{{Subject: "CN=shared"}}, CAs: cas},
+			{ID: benefits, Certificates: []CertIdentity{{Subject: "cn=shared"}}, CAs: cas},
 		}, "subject also registered for " + eservice},
+		{"certificates without a CA", []Client{{ID: eservice, Certificates: []CertIdentity{{SHA256: fp}}}}, "certificates need the client's CA"},
+		{"subject that does not parse", []Client{{ID: eservice, Certificates: []CertIdentity{{Subject: "CN=eservice, O=Ministry"}}, CAs: cas}}, "certificate subject"},
+		{"revocation list of another CA", []Client{{
+			ID: eservice, Certificates: []CertIdentity{{SHA256: fp}}, CAs: cas,
+			CRLs: []*x509.RevocationList{newCA(t, "other CA").revoke(t)},
+		}}, "signed by none of the client's CAs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"github.com/govbus/govbus/gateway"
@@ -24,6 +25,9 @@ func newMTLSServer(t *testing.T, a *Authenticator, ca *testCA) *httptest.Server 
 		var cred gateway.Credential
 		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 			cred.Certificate = r.TLS.VerifiedChains[0][0]
+		}
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			cred.RemoteAddr = ap.Addr()
 		}
 		err := a.Authenticate(r.Header.Get("X-Road-Client"), cred)
 		var ge *gateway.Error
@@ -84,9 +88,10 @@ func TestMutualTLS(t *testing.T) {
 	eserviceCert := ca.issue(t, eserviceSubject)
 	benefitsCert := ca.issue(t, benefitsSubject)
 	strangerCert := ca.issue(t, pkix.Name{CommonName: "stranger"})
+	cas := []*x509.Certificate{ca.cert}
 	a := newAuthenticator(t, []Client{
-		{ID: eservice, Certificates: []CertIdentity{{SHA256: fingerprint(eserviceCert.Leaf)}}},
-		{ID: benefits, Certificates: []CertIdentity{{Subject: "CN=benefits,O=Pension Fund"}}},
+		{ID: eservice, Certificates: []CertIdentity{{SHA256: fingerprint(eserviceCert.Leaf)}}, CAs: cas},
+		{ID: benefits, Certificates: []CertIdentity{{Subject: "CN=benefits,O=Pension Fund"}}, CAs: cas},
 		{ID: isolated, None: true},
 	})
 	srv := newMTLSServer(t, a, ca)

@@ -8,7 +8,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
+	"encoding/pem"
 	"math/big"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func newCA(t testing.TB, cn string) *testCA {
 		NotAfter:              time.Now().Add(time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -58,6 +60,12 @@ func (ca *testCA) pool() *x509.CertPool {
 // its parsed leaf.
 func (ca *testCA) issue(t testing.TB, subject pkix.Name) tls.Certificate {
 	t.Helper()
+	return ca.issueWith(t, subject, x509.ExtKeyUsageClientAuth)
+}
+
+// issueWith is issue for the extended key usage given.
+func (ca *testCA) issueWith(t testing.TB, subject pkix.Name, usage x509.ExtKeyUsage) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatalf("generating client key: %v", err)
@@ -68,7 +76,7 @@ func (ca *testCA) issue(t testing.TB, subject pkix.Name) tls.Certificate {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -94,4 +102,57 @@ func serial(t testing.TB) *big.Int {
 func fingerprint(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// issueRaw is issue with a subject given as an RDN sequence, encoded as is.
+func (ca *testCA) issueRaw(t testing.TB, rdns pkix.RDNSequence) tls.Certificate {
+	t.Helper()
+	raw, err := asn1.Marshal(rdns)
+	if err != nil {
+		t.Fatalf("encoding subject: %v", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generating client key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(t), RawSubject: raw,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatalf("creating client certificate: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("parsing client certificate: %v", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// revoke makes a revocation list of the CA naming the certificates given.
+func (ca *testCA) revoke(t testing.TB, certs ...*x509.Certificate) *x509.RevocationList {
+	t.Helper()
+	tmpl := &x509.RevocationList{
+		Number: serial(t), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+	}
+	for _, c := range certs {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
+			x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
+	if err != nil {
+		t.Fatalf("creating revocation list: %v", err)
+	}
+	l, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatalf("parsing revocation list: %v", err)
+	}
+	return l
+}
+
+// pemOf is der in a PEM block of type typ.
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }

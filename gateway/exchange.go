@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -71,6 +72,10 @@ type Credential struct {
 	APIKey string
 	// Certificate is the verified TLS client certificate, if any.
 	Certificate *x509.Certificate
+	// RemoteAddr is the TCP peer's address (never a header's claim): what
+	// auth none's networks and the throttle of failed authentications
+	// judge. Unset when unknown.
+	RemoteAddr netip.Addr
 }
 
 // Outbound is what an adapter sends to a registry.

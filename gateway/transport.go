@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -222,6 +223,17 @@ func (h *Handler) credentials(r *http.Request, req *Request) {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		req.RemoteIP = host
 	}
+	req.Credential.RemoteAddr = peerAddr(r)
+}
+
+// peerAddr is the TCP peer's address of r (IPv4-mapped IPv6 unmapped),
+// never what a header claims; unset when RemoteAddr does not parse.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // encodeResponse writes a registry's answer, or a metaservice's.

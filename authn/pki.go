@@ -1,0 +1,132 @@
+package authn
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ParseCertificates reads the PEM CERTIFICATE blocks of data (a client's
+// ca_file). It fails when data holds none, or a block that is not a
+// certificate.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("a PEM block of type %q, not CERTIFICATE", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		return nil, errors.New("data that is not PEM after the certificates")
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return out, nil
+}
+
+// ParseCRLs reads certificate revocation lists (a client's crl_file):
+// PEM "X509 CRL" blocks, or one DER-encoded list.
+func ParseCRLs(data []byte) ([]*x509.RevocationList, error) {
+	if b, _ := pem.Decode(data); b == nil {
+		l, err := x509.ParseRevocationList(data)
+		if err != nil {
+			return nil, err
+		}
+		return []*x509.RevocationList{l}, nil
+	}
+	var out []*x509.RevocationList
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "X509 CRL" {
+			return nil, fmt.Errorf("a PEM block of type %q, not X509 CRL", b.Type)
+		}
+		l, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		return nil, errors.New("data that is not PEM after the lists")
+	}
+	return out, nil
+}
+
+// CRLIssuer returns the CA among cas that signed l, or an error when none
+// did.
+func CRLIssuer(l *x509.RevocationList, cas []*x509.Certificate) (*x509.Certificate, error) {
+	for _, ca := range cas {
+		if bytes.Equal(l.RawIssuer, ca.RawSubject) && l.CheckSignatureFrom(ca) == nil {
+			return ca, nil
+		}
+	}
+	return nil, errors.New("a revocation list is signed by none of the client's CAs")
+}
+
+// trust is what makes a certificate one of a client's: its own CAs and
+// what they revoked.
+type trust struct {
+	roots *x509.CertPool
+	// revoked maps an issuing CA's subject (DER) to the serial numbers
+	// (decimal) it revoked.
+	revoked map[string]map[string]bool
+}
+
+// newTrust builds a client's trust from its CAs and revocation lists.
+func newTrust(cas []*x509.Certificate, crls []*x509.RevocationList) (*trust, error) {
+	t := &trust{roots: x509.NewCertPool(), revoked: map[string]map[string]bool{}}
+	for _, ca := range cas {
+		t.roots.AddCert(ca)
+	}
+	for _, l := range crls {
+		ca, err := CRLIssuer(l, cas)
+		if err != nil {
+			return nil, err
+		}
+		set := t.revoked[string(ca.RawSubject)]
+		if set == nil {
+			set = map[string]bool{}
+			t.revoked[string(ca.RawSubject)] = set
+		}
+		for _, e := range l.RevokedCertificateEntries {
+			set[e.SerialNumber.String()] = true
+		}
+	}
+	return t, nil
+}
+
+// check verifies that c chains to one of the client's CAs for client
+// authentication at now and that the CA that issued it did not revoke
+// it. It returns the failure reason and a message, or "" when c is good.
+func (t *trust) check(c *x509.Certificate, now time.Time) (reason, msg string) {
+	_, err := c.Verify(x509.VerifyOptions{
+		Roots: t.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return ReasonUntrustedCertificate, "the client certificate was not issued by the client's CA"
+	}
+	// Serial numbers are unique per issuer: any of the client's lists by
+	// the certificate's issuer that names it revokes it.
+	if t.revoked[string(c.RawIssuer)][c.SerialNumber.String()] {
+		return ReasonRevokedCertificate, "the client certificate is revoked"
+	}
+	return "", ""
+}
