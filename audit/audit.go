@@ -167,10 +167,15 @@ type Store interface {
 	// LastHead returns node's signed head of the highest Seq, or ok=false
 	// when there is none.
 	LastHead(ctx context.Context, node string) (SignedHead, bool, error)
-	// BySubject returns the records of every node whose SubjectHash is
-	// subjectHash and whose Time is in [from, to), in time order (then node,
-	// then Seq). An empty subjectHash matches nothing.
-	BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error)
+	// BySubject returns up to q.Limit of the records of every node whose
+	// SubjectHash is q.SubjectHash, that match q and sort after q.After, in
+	// (Time, Node, Seq) order, reading the subject's index: a page costs
+	// about its own size, however many records the subject has. Paging
+	// with After set to the last record's Cursor returns each matching
+	// record once. An empty SubjectHash matches nothing. It fails when
+	// q.Limit is not from 1 to MaxSubjectLimit or q names more than
+	// MaxRequestIDs request ids.
+	BySubject(ctx context.Context, q SubjectQuery) ([]Record, error)
 	// ByTime returns up to q.Limit of the records that match q and sort
 	// after q.After, in (Time, Node, Seq) order (for one node: Time, then
 	// Seq), reading the (node, time_us, seq) index: over every node, one

@@ -106,7 +106,7 @@ func BenchmarkBySubjectSQLite(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		req, _ := benchExchange(1 + (i*7919)%(benchPreload/2-1))
-		recs, err := s.BySubject(ctx, req.SubjectHash, from, to)
+		recs, err := s.BySubject(ctx, audit.SubjectQuery{SubjectHash: req.SubjectHash, From: from, To: to, Limit: 51})
 		if err != nil || len(recs) != 2 {
 			b.Fatalf("BySubject: %d records, %v; want the exchange's 2", len(recs), err)
 		}

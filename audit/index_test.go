@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/govbus/govbus/audit/pgtest"
 )
@@ -20,7 +21,8 @@ func TestSQLiteBySubjectReadsItsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.readers.Query(`EXPLAIN QUERY PLAN `+sqliteBySubject, `"5a5a5a5a5a5a5a5a"`, strings.Repeat("5a", 32), 0, 1)
+	q, args := sqliteBySubject(trackerPageQuery())
+	rows, err := s.readers.Query(`EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,8 @@ func TestPostgresBySubjectReadsItsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Exec(ctx, `RESET enable_seqscan`)
-	rows, err := conn.Query(ctx, `EXPLAIN `+sqlBySubject, strings.Repeat("5a", 32), int64(0), int64(1))
+	q, args := sqlBySubject(trackerPageQuery())
+	rows, err := conn.Query(ctx, `EXPLAIN `+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,4 +83,13 @@ func TestPostgresBySubjectReadsItsIndex(t *testing.T) {
 	if p := strings.Join(plan, "\n"); !strings.Contains(p, "records_subject_time") {
 		t.Fatalf("BySubject's plan:\n%s\nwant it to read records_subject_time", p)
 	}
+}
+
+// trackerPageQuery is the Data Tracker's query of a page after the first:
+// every filter and the cursor set.
+func trackerPageQuery() *SubjectQuery {
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	return &SubjectQuery{SubjectHash: strings.Repeat("5a", 32), From: at.Add(-time.Hour), To: at.Add(time.Hour),
+		Kind: KindRequest, ExceptService: "tracker", DisclosedAt: at,
+		After: Cursor{Time: at, Node: "govbus", Seq: 7}, Limit: 51}
 }

@@ -297,7 +297,7 @@ func checkQueries(t *testing.T, store audit.Store, subject string, recs []audit.
 		want []audit.Record
 	}{
 		{"BySubject", func() ([]audit.Record, error) {
-			return store.BySubject(ctx, subject, testTime, testTime.Add(time.Hour))
+			return store.BySubject(ctx, audit.SubjectQuery{SubjectHash: subject, From: testTime, To: testTime.Add(time.Hour), Limit: 100})
 		}, answers},
 		{"ByTime", func() ([]audit.Record, error) {
 			return store.ByTime(ctx, audit.TimeQuery{Node: "ee-test", Limit: 100})

@@ -226,11 +226,14 @@ func (s *PostgresStore) oneHead(ctx context.Context, what, query string, args ..
 
 // BySubject implements Store, over every node's records, on the
 // records_subject_time index.
-func (s *PostgresStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
-	if subjectHash == "" {
-		return nil, nil
+func (s *PostgresStore) BySubject(ctx context.Context, q SubjectQuery) ([]Record, error) {
+	if none, err := q.check(); none {
+		return nil, pgWrap("reading records by subject", err)
 	}
-	recs, err := pgQuery(ctx, s.pool, sqlScanRecord, sqlBySubject, subjectHash, from.UnixMicro(), to.UnixMicro())
+	ctx, cancel := context.WithTimeout(ctx, pgReadTimeout)
+	defer cancel()
+	query, args := sqlBySubject(&q)
+	recs, err := pgQuery(ctx, s.pool, sqlScanRecord, query, args...)
 	if err != nil {
 		return nil, pgWrap("reading records by subject", err)
 	}

@@ -303,7 +303,7 @@ func TestPostgresBySubject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.BySubject(ctx, subject, base.Add(time.Minute), base.Add(7*time.Minute))
+	got, err := s.BySubject(ctx, audit.SubjectQuery{SubjectHash: subject, From: base.Add(time.Minute), To: base.Add(7 * time.Minute), Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestPostgresBySubject(t *testing.T) {
 	if want := "b1 a2 b2 a3"; strings.Join(ids, " ") != want {
 		t.Errorf("BySubject = %s, want %s", strings.Join(ids, " "), want)
 	}
-	if got, err := s.BySubject(ctx, "", base, base.Add(time.Hour)); err != nil || len(got) != 0 {
+	if got, err := s.BySubject(ctx, audit.SubjectQuery{From: base, To: base.Add(time.Hour), Limit: 100}); err != nil || len(got) != 0 {
 		t.Errorf("BySubject(\"\") = %d records, %v; want none", len(got), err)
 	}
 }

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 const sqliteSubjectsSchema = `CREATE VIRTUAL TABLE records_subjects USING fts5(
@@ -38,15 +37,6 @@ const sqliteSubjectsSchema = `CREATE VIRTUAL TABLE records_subjects USING fts5(
 	detail = none, columnsize = 0)`
 
 const sqliteInsertSubjects = `INSERT INTO records_subjects (tokens, doc_node, doc_first, doc_last) VALUES (?, ?, ?, ?)`
-
-// sqliteBySubject is BySubject's query: the batches whose tokens hold the
-// subject's ($1, a quoted FTS5 string), then their records of that subject
-// ($2) and time range ($3, $4), by primary key.
-const sqliteBySubject = `SELECT ` + sqlRecordColumns + `
-	FROM records_subjects JOIN records
-		ON node = doc_node AND seq >= doc_first AND seq <= doc_last
-	WHERE records_subjects MATCH $1 AND subject_hash = $2 AND time_us >= $3 AND time_us < $4
-	ORDER BY time_us, node, seq`
 
 // subjectTokenLen is how many hex digits of a subject hash make its token:
 // 64 bits, enough that another subject rarely shares a batch's token and
@@ -177,18 +167,23 @@ func sqliteIndexSubjects(tx *sql.Tx) error {
 	return flush()
 }
 
-// BySubject implements Store, on records_subjects.
-func (s *SQLiteStore) BySubject(ctx context.Context, subjectHash string, from, to time.Time) ([]Record, error) {
-	if subjectHash == "" {
+// BySubject implements Store, on records_subjects: one query, whose
+// LIMIT bounds what it returns.
+func (s *SQLiteStore) BySubject(ctx context.Context, q SubjectQuery) ([]Record, error) {
+	if none, err := q.check(); none {
+		if err != nil {
+			return nil, fmt.Errorf("reading records by subject: %w", err)
+		}
 		return nil, nil
 	}
-	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, sqliteBySubject,
-		`"`+subjectToken(subjectHash)+`"`, subjectHash, from.UnixMicro(), to.UnixMicro())
+	query, args := sqliteBySubject(&q)
+	rs, err := sqliteQueryAll(ctx, s.readers, sqlScanRecord, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading records by subject: %w", err)
 	}
 	// Batches of one node never overlap, but a database edited by hand
-	// may hold rows that do: each record once.
+	// may hold rows that do: each record once (such a page may then hold
+	// fewer than q.Limit records).
 	return slices.CompactFunc(rs, func(a, b Record) bool { return a.Node == b.Node && a.Seq == b.Seq }), nil
 }
 

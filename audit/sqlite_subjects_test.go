@@ -85,7 +85,7 @@ func TestSQLiteSubjectIndex(t *testing.T) {
 	check := func(stage string, pruned int64) {
 		t.Helper()
 		for subject, seqs := range want {
-			got, err := s.BySubject(ctx, subject, base, base.Add(time.Hour))
+			got, err := s.BySubject(ctx, SubjectQuery{SubjectHash: subject, From: base, To: base.Add(time.Hour), Limit: MaxSubjectLimit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestSQLiteSubjectIndex(t *testing.T) {
 		}
 		// A time range cuts the answer: a's records at 120 s and 124 s (seq
 		// % 5 is 0 or 4), on both nodes, are in [120 s, 125 s).
-		got, err := s.BySubject(ctx, a, base.Add(120*time.Second), base.Add(125*time.Second))
+		got, err := s.BySubject(ctx, SubjectQuery{SubjectHash: a, From: base.Add(120 * time.Second), To: base.Add(125 * time.Second), Limit: MaxSubjectLimit})
 		if err != nil {
 			t.Fatal(err)
 		}

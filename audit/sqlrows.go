@@ -101,14 +101,6 @@ var sqlIndexes = []sqlIndex{
 	{name: "records_node_time", on: "node, time_us, seq"},
 }
 
-// sqlBySubject is BySubject's query, with its subject, from and to. Its
-// redundant test that subject_hash is not empty lets the databases use the
-// partial index records_subject_time, which they do only when the query's
-// WHERE implies the index's (a parameter's value does not count).
-const sqlBySubject = `SELECT ` + sqlRecordColumns + ` FROM records
-	WHERE subject_hash = $1 AND subject_hash <> '' AND time_us >= $2 AND time_us < $3
-	ORDER BY time_us, node, seq`
-
 // sqlHeadColumns lists the heads and anchors tables' columns.
 const sqlHeadColumns = `node, seq, hash, time_us, key_id, signature`
 

@@ -20,6 +20,9 @@ type Config struct {
 	Tracing Tracing `yaml:"tracing"`
 	// MessageLog configures the tamper-evident message log.
 	MessageLog MessageLog `yaml:"message_log"`
+	// Tracker limits the Data Tracker's calls and pages (tracker.go).
+	// Defaults: 5 calls a second per client, burst 10; pages of at most 100.
+	Tracker Tracker `yaml:"tracker"`
 	// WatchConfig reloads the configuration when its file changes (checked
 	// every second), besides SIGHUP and POST /admin/reload. Default false.
 	WatchConfig bool `yaml:"watch_config"`

@@ -76,6 +76,7 @@ func (v *validator) validate() {
 	}
 	v.tracing()
 	v.messageLog()
+	v.tracker()
 	services := v.registries(members)
 	clients := v.clients(members)
 	v.groups(clients)

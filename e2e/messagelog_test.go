@@ -391,7 +391,8 @@ func TestMessageLogTrackerEndToEnd(t *testing.T) {
 	}
 	tracker := base + "/tracker/v1/accesses?subject=1000000042"
 
-	a := mlDo(c, tracker, "X-Road-Client", "UA/GOV/00000005/citizen-portal", "Authorization", "Bearer demo-portal-key")
+	a := mlDo(c, tracker, "X-Road-Client", "UA/GOV/00000005/citizen-portal", "Authorization", "Bearer demo-portal-key",
+		"X-Road-UserId", "EE38001085718")
 	if a.status != http.StatusOK {
 		t.Fatalf("tracker as the citizen portal: %s", a)
 	}

@@ -22,7 +22,9 @@ type Policy interface {
 	// conditions may still hold, judged on what q knows of the caller (see
 	// allowedEndpoints).
 	MayAllow(q policies.Query) []policies.Grant
-	HasRight(client, right string) (ruleID string, ok bool)
+	// HasRight decides whether a rule grants q's client right, its
+	// condition evaluated for q (policies.Engine.HasRight).
+	HasRight(q policies.Query, right string) policies.Decision
 }
 
 // Member is an entry of the directory served by listClients.
@@ -52,6 +54,10 @@ type Snapshot struct {
 	MessageLog MessageLog
 	// Tracker serves the Data Tracker; nil: it answers UnknownService.
 	Tracker Tracker
+	// TrackerLimiter limits each client's Data Tracker calls (its Allow
+	// is given the service "tracker" and the granting rule); its state
+	// outlives reloads. Nil: no limit.
+	TrackerLimiter Limiter
 	// Limiter enforces the agreements' rates and quotas; nil: none.
 	Limiter Limiter
 	// Minimiser removes the fields an agreement does not grant from

@@ -123,7 +123,9 @@ func TestDataTracker(t *testing.T) {
 			t.Fatalf("status %d %s", resp.StatusCode, body)
 		}
 	}
-	resp, body := w.call(t, "GET", "/tracker/v1/accesses?subject=1000000042", as("UA/GOV/00000005/citizen-portal", portalKey, ""), "")
+	official := as("UA/GOV/00000005/citizen-portal", portalKey, "")
+	official.Set("X-Road-UserId", "EE38001085718")
+	resp, body := w.call(t, "GET", "/tracker/v1/accesses?subject=1000000042", official, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("tracker status %d %s", resp.StatusCode, body)
 	}
@@ -152,18 +154,18 @@ func TestDataTracker(t *testing.T) {
 	if resp.StatusCode != 403 || resp.Header.Get("X-Road-Error") != "Client.AccessDenied" {
 		t.Errorf("tracker for a client without the right: %d %s", resp.StatusCode, resp.Header.Get("X-Road-Error"))
 	}
-	resp, _ = w.call(t, "GET", "/tracker/v1/accesses", as("UA/GOV/00000005/citizen-portal", portalKey, ""), "")
+	resp, _ = w.call(t, "GET", "/tracker/v1/accesses", official, "")
 	if resp.StatusCode != 400 {
 		t.Errorf("tracker without subject: %d, want 400", resp.StatusCode)
 	}
 	// The look-up itself is in the log, under the subject's hash.
-	recs, err := store.BySubject(ctx, tracker.Hash([]byte("test-subject-key-0123456789"), "1000000042"), time.Time{}, time.Now().Add(time.Hour))
+	recs, err := store.BySubject(ctx, audit.SubjectQuery{SubjectHash: tracker.Hash([]byte("test-subject-key-0123456789"), "1000000042"), Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, r := range recs {
-		found = found || r.Service == "tracker" && r.Client == "UA/GOV/00000005/citizen-portal"
+		found = found || r.Service == "tracker" && r.Client == "UA/GOV/00000005/citizen-portal" && r.UserID == "EE38001085718"
 	}
 	if !found {
 		t.Errorf("the tracker look-up was not logged")

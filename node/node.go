@@ -129,7 +129,9 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 		for _, m := range cfg.Members {
 			names[m.ID] = m.Name
 		}
-		s.Tracker = &tracker.Tracker{Store: opts.AuditStore, Key: key, Members: names, Now: opts.Now}
+		s.Tracker = &tracker.Tracker{Store: opts.AuditStore, Key: key, Members: names, Now: opts.Now, MaxLimit: cfg.Tracker.PageMax()}
+		rate, burst := cfg.Tracker.RateLimit()
+		s.TrackerLimiter = &tracker.Throttle{State: trackerBuckets(opts), Rate: rate, Burst: burst}
 	}
 	// Last, once nothing can fail: New drops from the long-lived state what
 	// the rules no longer limit.
@@ -137,6 +139,17 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 		s.Limiter = lim
 	}
 	return s, nil
+}
+
+// trackerBuckets returns the Data Tracker's buckets of the running
+// snapshot, so that a reload refills none, or new ones.
+func trackerBuckets(opts Options) *ratelimit.State {
+	if opts.Previous != nil {
+		if th, ok := opts.Previous.TrackerLimiter.(*tracker.Throttle); ok {
+			return th.State
+		}
+	}
+	return ratelimit.NewState(opts.Now)
 }
 
 func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, opts Options) error {

@@ -148,7 +148,7 @@ func testBySubject(t *testing.T, f *fixture) {
 	a := f.chain(f.node, 10, 10, 0) // even seqs carry subject "x"
 	b := f.chain(f.nodeName("b"), 10, 10, 0)
 	from, to := a[3].Time, a[7].Time // records 4..7: 4 and 6 of each node
-	got, err := f.store.BySubject(f.ctx, f.subject("x"), from, to)
+	got, err := f.store.BySubject(f.ctx, audit.SubjectQuery{SubjectHash: f.subject("x"), From: from, To: to, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func testBySubject(t *testing.T, f *fixture) {
 		{"other subject", f.subject("y"), from, to},
 		{"empty range", f.subject("x"), to, from},
 	} {
-		if got, err := f.store.BySubject(f.ctx, q.subject, q.from, q.to); err != nil || len(got) != 0 {
+		if got, err := f.store.BySubject(f.ctx, audit.SubjectQuery{SubjectHash: q.subject, From: q.from, To: q.to, Limit: 100}); err != nil || len(got) != 0 {
 			t.Errorf("BySubject, %s: %d records, err %v; want none", q.name, len(got), err)
 		}
 	}
