@@ -138,16 +138,30 @@ func serve(args []string, stderr io.Writer) int {
 
 	var reloadMu sync.Mutex
 	var lastReload atomic.Pointer[map[string]any]
+	// The admins' tokens follow reloads; validation refuses whatever
+	// NewKeyring would.
+	var adminKeys atomic.Pointer[admin.Keyring]
+	keys, err := admin.NewKeyring(cfg.Admins)
+	if err != nil {
+		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
+		return 1
+	}
+	adminKeys.Store(keys)
 	reload := func() error {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
 		next, _, err := config.Load(*path, nil)
+		var keys *admin.Keyring
+		if err == nil {
+			keys, err = admin.NewKeyring(next.Admins)
+		}
 		if err == nil {
 			var s *gateway.Snapshot
 			opts := buildOpts
 			opts.Previous = holder.Load()
 			if s, err = node.Build(next, opts); err == nil {
 				holder.Store(s)
+				adminKeys.Store(keys)
 				for _, a := range node.Retired(opts.Previous, s) {
 					if c, ok := a.(interface{ Close() }); ok {
 						// Exchanges that started under the old
@@ -202,7 +216,8 @@ func serve(args []string, stderr io.Writer) int {
 		{name: "status", addr: l.Status.Address, handler: observability.StatusHandler(reg, ready)},
 		{name: "admin", addr: l.Admin.Address, handler: admin.Handler(admin.Options{
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
-			Opmon: opmon.Handler(opmonSource),
+			Opmon:    opmon.Handler(opmonSource),
+			Listener: l.Admin, Keyring: adminKeys.Load, Logger: logger,
 			LastReload: func() any {
 				if r := lastReload.Load(); r != nil {
 					return *r

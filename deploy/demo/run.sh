@@ -57,6 +57,8 @@ cat <<MSG
 govbus is up (logs: var/govbus.log, var/registrysim.log; Ctrl-C stops everything).
   consumer  http://127.0.0.1:8080     status  http://127.0.0.1:9464/metrics
   admin     http://127.0.0.1:9465/admin/status   civil registry  http://127.0.0.1:9101
+  admin token  demo-admin-token (admin demo-admin, role admin): every admin call but
+               GET /admin/status needs -H 'Authorization: Bearer demo-admin-token'
   business registry (SOAP)  http://127.0.0.1:9102/?wsdl
 
 Example calls (the same as in README.md):
