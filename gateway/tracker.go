@@ -99,7 +99,7 @@ func (c chain) trackerQuery(next endpoint.Endpoint) endpoint.Endpoint {
 		if req.UserID == "" {
 			return nil, Errorf(CodeBadRequest, "the Data Tracker needs X-Road-UserId: the official or citizen asking")
 		}
-		q, err := ParseTrackerQuery(req.Target.RawQuery)
+		q, err := parseTrackerQuery(req.Target.RawQuery)
 		if err != nil {
 			return nil, err
 		}
@@ -107,12 +107,12 @@ func (c chain) trackerQuery(next endpoint.Endpoint) endpoint.Endpoint {
 	}
 }
 
-// ParseTrackerQuery reads the Data Tracker's query string:
+// parseTrackerQuery reads the Data Tracker's query string:
 // subject=ID (required, at most 256 bytes), from= and to= (RFC 3339),
 // limit= (a positive integer) and cursor= (as the last page gave it). A
 // parameter given twice, an unknown or empty one, or a malformed query is
 // a CodeBadRequest *Error: an ambiguous look-up is refused, never guessed.
-func ParseTrackerQuery(rawQuery string) (TrackerQuery, error) {
+func parseTrackerQuery(rawQuery string) (TrackerQuery, error) {
 	var q TrackerQuery
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
