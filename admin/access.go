@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -18,7 +19,7 @@ import (
 // guard stands before every admin path. In this order it refuses a
 // request whose Host is not the listener's (DNS rebinding), one a browser
 // sends from another site (a cross-site form or fetch), one without a
-// known admin token (all but GET /admin/status need one) and one whose
+// known admin credential (all but GET /admin/status need one) and one whose
 // admin's role is below what it asks; then it serves it. Each request
 // leaves one log line.
 type guard struct {
@@ -86,23 +87,41 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.logger.Info("admin request", append(attrs, slog.Int("status", rec.status))...)
 }
 
-// authenticate finds the admin of the request's bearer token.
+// authenticate finds the admin of the request's credentials: a bearer
+// token, a client certificate verified by the listener's TLS (see
+// ServerTLS), or both, which must then be the same admin's.
 func (g *guard) authenticate(r *http.Request) (identity, *gateway.Error) {
+	var cert *x509.Certificate
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		cert = r.TLS.VerifiedChains[0][0]
+	}
 	values := r.Header.Values("Authorization")
-	switch len(values) {
-	case 0:
-		return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "an admin credential is required: Authorization: Bearer <token>")
-	case 1:
-	default:
+	switch {
+	case len(values) > 1:
 		return identity{}, gateway.Errorf(gateway.CodeBadRequest, "more than one Authorization header")
+	case len(values) == 0 && cert == nil:
+		return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "an admin credential is required: Authorization: Bearer <token>")
 	}
-	scheme, token, ok := strings.Cut(values[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "the admin credential is not a bearer token")
+	keyring := g.keyring()
+	var who identity
+	if len(values) == 1 {
+		scheme, token, ok := strings.Cut(values[0], " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "the admin credential is not a bearer token")
+		}
+		if who, ok = keyring.lookup(token); !ok {
+			return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "unknown admin token")
+		}
 	}
-	who, ok := g.keyring().lookup(token)
-	if !ok {
-		return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "unknown admin token")
+	if cert != nil {
+		owner, ok := keyring.lookupCert(cert)
+		switch {
+		case !ok:
+			return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "unknown admin certificate")
+		case who.id != "" && owner.id != who.id:
+			return identity{}, gateway.Errorf(gateway.CodeUnauthenticated, "the token and the certificate are different admins'")
+		}
+		who = owner
 	}
 	return who, nil
 }

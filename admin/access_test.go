@@ -285,7 +285,9 @@ func TestNewKeyringRefuses(t *testing.T) {
 		"bad role":       {{ID: "a", Role: "root", Auth: config.AdminAuth{APIKeys: []string{hash}}}},
 		"bad hash":       {{ID: "a", Role: "viewer", Auth: config.AdminAuth{APIKeys: []string{"sha256:zz"}}}},
 		"shared token":   {{ID: "a", Role: "viewer", Auth: config.AdminAuth{APIKeys: []string{hash}}}, {ID: "b", Role: "admin", Auth: config.AdminAuth{APIKeys: []string{hash}}}},
-		"a certificate":  {{ID: "a", Role: "viewer", Auth: config.AdminAuth{Certificates: []config.CertIdentity{{Subject: "CN=ops"}}}}},
+		"bad subject":    {{ID: "a", Role: "viewer", Auth: config.AdminAuth{Certificates: []config.CertIdentity{{Subject: "CN=ops, O=x"}}}}},
+		"empty cert":     {{ID: "a", Role: "viewer", Auth: config.AdminAuth{Certificates: []config.CertIdentity{{}}}}},
+		"shared cert":    {{ID: "a", Role: "viewer", Auth: config.AdminAuth{Certificates: []config.CertIdentity{{Subject: "CN=ops"}}}}, {ID: "b", Role: "admin", Auth: config.AdminAuth{Certificates: []config.CertIdentity{{Subject: "CN=ops"}}}}},
 		"no credentials": {{ID: "a", Role: "viewer"}},
 	} {
 		if _, err := NewKeyring(admins); err == nil {

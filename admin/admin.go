@@ -5,7 +5,8 @@
 //
 // Every path is guarded (access.go): a request must name the listener in
 // its Host and must not come from a page of another site; all but GET
-// /admin/status need an admin's bearer token (Keyring), whose role
+// /admin/status need an admin's credential (Keyring: a bearer token, or a
+// client certificate when the listener has TLS, see ServerTLS), whose role
 // (viewer, operator, admin) must reach what the request asks.
 package admin
 
@@ -47,7 +48,7 @@ type Options struct {
 	// every request must name it (its address, or one of its hosts).
 	// Required: the zero value refuses every request (403).
 	Listener config.AdminListener
-	// Keyring returns the admins whose tokens are accepted; it is asked on
+	// Keyring returns the admins whose credentials are accepted; it is asked on
 	// every request, so a reload that changes the admins takes effect at
 	// once. nil, or a nil *Keyring: no admin, and every request that needs
 	// a credential gets 401.
@@ -84,7 +85,8 @@ type status struct {
 // X-Road-Error and {"type","message","detail"}: Client.AccessDenied (403)
 // for a Host that is not the listener's, a cross-site browser request, or
 // a role below the request's; Client.Unauthenticated (401) for a missing
-// or unknown token; Client.BadRequest (400) for two Authorization headers.
+// or unknown credential (or a token and a certificate of two admins);
+// Client.BadRequest (400) for two Authorization headers.
 func Handler(opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/govbus/govbus/authn"
 )
 
 // AdminListener is the operators' listener (DESIGN.md §4).
@@ -22,6 +24,21 @@ type AdminListener struct {
 	// 127.0.0.1, localhost and [::1] with its port (any IP address with its
 	// port when the address is 0.0.0.0 or [::]).
 	Hosts []string `yaml:"hosts"`
+	// TLS, when set, serves the listener over TLS only. Default none:
+	// plain HTTP. A reload does not change it.
+	TLS *AdminTLS `yaml:"tls"`
+}
+
+// AdminTLS is the admin listener's TLS.
+type AdminTLS struct {
+	// CertFile and KeyFile are the listener's certificate and key.
+	// Required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile holds the CAs that admins' client certificates must
+	// chain to; with it the listener asks for client certificates, and an
+	// admin's auth.certificates prove the admin. Default none: tokens only.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Admin is an operator (a person or a team) of the admin listener.
@@ -46,8 +63,9 @@ type AdminAuth struct {
 	// APIKeys are "sha256:<hex>" hashes of the admin's bearer tokens
 	// (govbus hash-key prints one). At least one.
 	APIKeys []string `yaml:"api_keys"`
-	// Certificates would identify TLS client certificates; the admin
-	// listener has no TLS yet, so any is refused by validation.
+	// Certificates identify the admin's TLS client certificates (by
+	// fingerprint or whole subject DN, as a client's), which must chain to
+	// listeners.admin.tls.client_ca_file; without that file any is refused.
 	Certificates []CertIdentity `yaml:"certificates"`
 }
 
@@ -82,8 +100,14 @@ func (v *validator) admins() {
 			v.addf(idx("listeners.admin.hosts", i), "%q is not a host name or host:port (no scheme, path or wildcard)", h)
 		}
 	}
-	if len(v.cfg.Admins) > 0 && !onLoopback(l.Address) {
-		v.warnf("listeners.admin.address", "admin tokens sent to %s cross the network in clear text: keep the listener on loopback or put a TLS proxy in front (named in hosts)", l.Address)
+	certsOK := false
+	if t := l.TLS; t != nil {
+		v.file("listeners.admin.tls.cert_file", t.CertFile, true)
+		v.file("listeners.admin.tls.key_file", t.KeyFile, true)
+		v.file("listeners.admin.tls.client_ca_file", t.ClientCAFile, false)
+		certsOK = t.ClientCAFile != ""
+	} else if len(v.cfg.Admins) > 0 && !onLoopback(l.Address) {
+		v.warnf("listeners.admin.address", "admin tokens sent to %s cross the network in clear text: keep the listener on loopback, give it tls, or put a TLS proxy in front (named in hosts)", l.Address)
 	}
 	clientKeys := map[string]string{}
 	for _, c := range v.cfg.Clients {
@@ -93,6 +117,7 @@ func (v *validator) admins() {
 	}
 	ids := map[string]bool{}
 	tokens := map[string]string{}
+	certs := map[string]string{}
 	for i, a := range v.cfg.Admins {
 		p := idx("admins", i)
 		switch {
@@ -127,8 +152,33 @@ func (v *validator) admins() {
 			}
 			tokens[h] = a.ID
 		}
-		if len(a.Auth.Certificates) > 0 {
-			v.addf(p+".auth.certificates", "the admin listener has no TLS, so no certificate can prove an admin: use api_keys")
+		if len(a.Auth.Certificates) > 0 && !certsOK {
+			v.addf(p+".auth.certificates", "a certificate proves an admin only on a TLS admin listener that asks for one: set listeners.admin.tls with client_ca_file, or use api_keys")
+		}
+		for k, ci := range a.Auth.Certificates {
+			cp := idx(p+".auth.certificates", k)
+			var keys []string
+			switch {
+			case ci.SHA256 == "" && ci.Subject == "":
+				v.addf(cp, "a certificate needs sha256 or subject")
+			case ci.SHA256 != "" && !validHash(ci.SHA256):
+				v.addf(cp+".sha256", "not a hex SHA-256 fingerprint")
+			case ci.SHA256 != "":
+				keys = append(keys, "sha256 "+normalHash(ci.SHA256))
+			}
+			if ci.Subject != "" {
+				if dn, err := authn.ParseDN(ci.Subject); err != nil {
+					v.addf(cp+".subject", "%q is not a distinguished name in RFC 4514 form (e.g. \"CN=ops,O=Ministry\"): %v", ci.Subject, err)
+				} else {
+					keys = append(keys, "subject "+dn.String())
+				}
+			}
+			for _, key := range keys {
+				if other, dup := certs[key]; dup && other != a.ID {
+					v.addf(cp, "this certificate also proves admin %s", other)
+				}
+				certs[key] = a.ID
+			}
 		}
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,7 +74,7 @@ admins:
 		{"admins[3].auth", 11, "an admin needs api_keys"},
 		{"admins[4].auth.api_keys[0]", 12, "also the token of admin ops"},
 		{"admins[5].auth.api_keys[0]", 13, "also the key of client UA/GOV/00000003/eservice"},
-		{"admins[6].auth.certificates", 14, "the admin listener has no TLS"},
+		{"admins[6].auth.certificates", 14, "only on a TLS admin listener"},
 		{"admins[7].role", 15, "an admin needs a role"},
 		{"admins[8].id", 16, "letters, digits"},
 	})
@@ -118,4 +120,55 @@ admins:
 			t.Errorf("%s: problems %v, error %v; want none", doc, ps, err)
 		}
 	}
+}
+
+// TestAdminTLS: with TLS and a client CA, certificates prove admins; the
+// files must exist, subjects must be DNs, and one certificate proves one
+// admin only.
+func TestAdminTLS(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"admin.pem", "admin.key", "ops-ca.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp := strings.TrimPrefix(keyHash("cert"), "sha256:")
+	cfg, ps, err := parseDoc(t, dir, `
+listeners:
+  admin:
+    address: 0.0.0.0:9465
+    tls: {cert_file: admin.pem, key_file: admin.key, client_ca_file: ops-ca.pem}
+admins:
+  - {id: ops, role: admin, auth: {certificates: [{subject: "CN=ops,O=Ministry"}, {sha256: `+fp+`}]}}
+  - {id: night, role: operator, auth: {api_keys: [`+keyHash("n")+`]}}
+`, nil)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	checkProblems(t, ps, nil) // no clear-text warning: the listener has TLS
+	if tls := cfg.Listeners.Admin.TLS; tls == nil || tls.ClientCAFile != "ops-ca.pem" || len(cfg.Admins[0].Auth.Certificates) != 2 {
+		t.Errorf("tls %+v, admins %+v", tls, cfg.Admins)
+	}
+
+	_, ps, err = parseDoc(t, dir, `
+listeners:
+  admin:
+    tls: {cert_file: admin.pem, key_file: missing.key}
+admins:
+  - {id: ops, role: admin, auth: {certificates: [{subject: "CN=ops,O=Ministry"}]}}
+  - id: dup
+    role: viewer
+    auth:
+      certificates: [{subject: "CN=ops,O=Ministry"}, {subject: "CN=ops, O=Ministry"}, {}, {sha256: nothex}]
+`, nil)
+	requireRejected(t, nil, ps, err)
+	checkProblems(t, ps, []want{
+		{"listeners.admin.tls.key_file", 3, "cannot read missing.key"},
+		{"admins[0].auth.certificates", 5, "set listeners.admin.tls with client_ca_file"},
+		{"admins[1].auth.certificates", 9, "set listeners.admin.tls with client_ca_file"},
+		{"admins[1].auth.certificates[0]", 9, "also proves admin ops"},
+		{"admins[1].auth.certificates[1].subject", 9, "not a distinguished name"},
+		{"admins[1].auth.certificates[2]", 9, "needs sha256 or subject"},
+		{"admins[1].auth.certificates[3].sha256", 9, "not a hex SHA-256 fingerprint"},
+	})
 }

@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The admin listener (issue 11 item 11): without a Host check and a
@@ -115,6 +121,82 @@ func init() {
 		}
 		if got := w.configVersion(t); got == start {
 			t.Errorf("config_version still %s after the admin's reload of a changed file", got)
+		}
+	})
+}
+
+func init() {
+	registerAttack("admin/certificates-over-tls", func(t *testing.T) {
+		ca := newPKI(t)
+		ca.issue(t, "admin-server", pkix.Name{CommonName: "govbus admin"}, true)
+		operator := ca.issue(t, "ops", pkix.Name{CommonName: "ops", Organization: []string{"Ministry"}}, false)
+		viewer := ca.issue(t, "watcher", pkix.Name{CommonName: "watcher", Organization: []string{"Ministry"}}, false)
+		intern := ca.issue(t, "intern", pkix.Name{CommonName: "intern", Organization: []string{"Ministry"}}, false)
+		adminLine := regexp.MustCompile(`(?m)^  admin: \{address: (127\.0\.0\.1:\d+)\}$`)
+		w := newAttackWorld(t, func(cfg string) string {
+			cfg = adminLine.ReplaceAllString(cfg, "  admin: {address: $1, tls: {cert_file: "+ca.dir+"/admin-server.pem, key_file: "+
+				ca.dir+"/admin-server.key, client_ca_file: "+ca.dir+"/ca.pem}}")
+			return strings.Replace(cfg, "\nadmins:\n", "\nadmins:\n"+
+				"  - {id: ops, role: operator, auth: {certificates: [{subject: \"CN=ops,O=Ministry\"}]}}\n"+
+				"  - {id: watcher, role: viewer, auth: {certificates: [{subject: \"CN=watcher,O=Ministry\"}]}}\n", 1)
+		})
+		roots := x509.NewCertPool()
+		roots.AddCert(ca.cert)
+		call := func(cert *tls.Certificate, headers ...string) (int, string) {
+			t.Helper()
+			tc := &tls.Config{RootCAs: roots}
+			if cert != nil {
+				tc.Certificates = []tls.Certificate{*cert}
+			}
+			tr := &http.Transport{TLSClientConfig: tc}
+			defer tr.CloseIdleConnections()
+			req, err := http.NewRequest("POST", "https://127.0.0.1:"+w.ports["9465"]+"/admin/reload", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range headers {
+				name, value, _ := strings.Cut(h, ": ")
+				req.Header.Add(name, value)
+			}
+			resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("POST /admin/reload over TLS: %v", err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode, resp.Header.Get("X-Road-Error")
+		}
+		before := w.reloads(t)
+		for _, c := range []struct {
+			name    string
+			cert    *tls.Certificate
+			headers []string
+			status  int
+			typ     string
+		}{
+			{"no credential", nil, nil, 401, "Client.Unauthenticated"},
+			{"a certificate of the CA that names no admin", &intern, nil, 401, "Client.Unauthenticated"},
+			{"the viewer's certificate", &viewer, nil, 403, "Client.AccessDenied"},
+			{"the viewer's certificate with the demo token", &viewer, []string{adminToken}, 401, "Client.Unauthenticated"},
+		} {
+			if status, typ := call(c.cert, c.headers...); status != c.status || typ != c.typ {
+				t.Errorf("%s: %d %s, want %d %s", c.name, status, typ, c.status, c.typ)
+			}
+		}
+		if after := w.reloads(t); after != before {
+			t.Errorf("refused reloads over TLS moved govbus_config_reloads_total from %d to %d", before, after)
+		}
+		if status, typ := call(&operator); status != 200 || typ != "" {
+			t.Errorf("the operator's certificate: %d %s, want 200", status, typ)
+		}
+		if status, _ := call(nil, adminToken); status != 200 {
+			t.Errorf("the demo token over TLS: %d, want 200", status)
+		}
+		if after := w.reloads(t); after != before+2 {
+			t.Errorf("govbus_config_reloads_total went from %d to %d, want two more", before, after)
+		}
+		// The listener speaks TLS only: a plain request is answered 400.
+		if a := w.doOn(t, "9465", "POST", "/admin/reload", nil, adminToken); a.Status != 400 {
+			t.Errorf("plain HTTP to the TLS admin listener: %v, want 400", a)
 		}
 	})
 }

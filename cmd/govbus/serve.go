@@ -211,6 +211,11 @@ func serve(args []string, stderr io.Writer) int {
 		return ""
 	}
 	l := cfg.Listeners
+	adminTLS, err := admin.ServerTLS(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "govbus serve: %v\n", err)
+		return 1
+	}
 	servers := []*listener{
 		{name: "consumer", addr: l.Consumer.Address, handler: consumer},
 		{name: "status", addr: l.Status.Address, handler: observability.StatusHandler(reg, ready)},
@@ -234,7 +239,7 @@ func serve(args []string, stderr io.Writer) int {
 				}
 				return st
 			},
-		})},
+		}), tls: adminTLS},
 	}
 	if t := l.ConsumerTLS; t != nil {
 		tc, err := serverTLS(cfg, t)
