@@ -27,6 +27,10 @@ type SubjectSpec struct {
 	Name string
 }
 
+// responseLogTimeout bounds writing the response record of an exchange
+// whose consumer may already be gone.
+const responseLogTimeout = 30 * time.Second
+
 // messageLog records the exchange around forwarding: the request record is
 // durable before the registry is called, the response record before the
 // consumer is answered.
@@ -53,10 +57,17 @@ func (c chain) messageLog(next endpoint.Endpoint) endpoint.Endpoint {
 		if err != nil {
 			return nil, err
 		}
-		out, err := next(ctx, req)
+		// Once the request record is written the call goes through and is
+		// recorded even when the consumer hangs up meanwhile: the registry
+		// may act on it, so its answer belongs in the log. The outbound
+		// stack's own deadline still bounds the call.
+		detached := context.WithoutCancel(ctx)
+		out, err := next(detached, req)
 		resp, _ := out.(*Response)
-		_, sp = c.tracer.Start(ctx, "messagelog response")
-		lerr := ml.LogResponse(ctx, req, resp, err)
+		lctx, cancel := context.WithTimeout(detached, responseLogTimeout)
+		defer cancel()
+		_, sp = c.tracer.Start(lctx, "messagelog response")
+		lerr := ml.LogResponse(lctx, req, resp, err)
 		if lerr != nil {
 			lerr = Wrap(CodeLoggingFailed, lerr, "the message log cannot be written; the answer is withheld")
 		}

@@ -3,7 +3,6 @@ package node_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,26 +10,13 @@ import (
 	"github.com/govbus/govbus/node"
 )
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestKeptBodiesHaveADailyBudget: a service's kept bodies stop at its
 // daily budget (its calls then fail to log), other services go on, and
 // the next UTC day starts afresh.
 func TestKeptBodiesHaveADailyBudget(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 12, 8, 23, 0, 0, 0, time.UTC)}
 	ml := &failingLog{}
-	m := &node.MessageLog{Log: ml, Now: clock.now, Bodies: node.NewBodyBudget(clock.now),
+	m := &node.MessageLog{Log: ml, Now: clock.Now, Bodies: node.NewBodyBudget(clock.Now),
 		BodyLimits: map[string]int64{"UA/GOV/1/reg/a": 10, "UA/GOV/1/reg/b": 10}}
 	call := func(service string, body string) error {
 		req := &gateway.Request{ClientKey: "UA/GOV/3/c", BodyBytes: []byte(body),
@@ -59,7 +45,7 @@ func TestKeptBodiesHaveADailyBudget(t *testing.T) {
 	if err := call("UA/GOV/1/reg/a", ""); !errors.Is(err, node.ErrBodyBudgetSpent) {
 		t.Errorf("empty body once the budget is spent: %v, want ErrBodyBudgetSpent", err)
 	}
-	clock.add(time.Hour) // the next UTC day
+	clock.Advance(time.Hour) // the next UTC day
 	if err := call("UA/GOV/1/reg/a", "123456"); err != nil {
 		t.Errorf("next day: %v", err)
 	}

@@ -26,6 +26,10 @@ type MessageLog struct {
 	// DiscloseAfter maps rule ids to how long their accesses stay covert.
 	DiscloseAfter map[string]time.Duration
 	Now           func() time.Time
+	// Bodies counts kept bodies against BodyLimits (service id → bytes
+	// per UTC day) for services with keep_bodies; nil: no limit.
+	Bodies     *BodyBudget
+	BodyLimits map[string]int64
 }
 
 var _ gateway.MessageLog = (*MessageLog)(nil)
@@ -38,8 +42,13 @@ func (m *MessageLog) LogRequest(ctx context.Context, req *gateway.Request) error
 	rec := m.base(ctx, req, audit.KindRequest)
 	rec.UserID, rec.Issue, rec.Purpose = req.UserID, req.Issue, req.Purpose
 	rec.Size, rec.BodySHA256 = int64(len(req.BodyBytes)), digest(req.BodyBytes)
-	if req.Route.KeepBodies && len(req.BodyBytes) > 0 {
-		rec.Body = append([]byte(nil), req.BodyBytes...)
+	if req.Route.KeepBodies {
+		if err := m.keep(req.Route.ServiceKey, len(req.BodyBytes), true); err != nil {
+			return err
+		}
+		if len(req.BodyBytes) > 0 {
+			rec.Body = append([]byte(nil), req.BodyBytes...)
+		}
 	}
 	if d := m.DiscloseAfter[req.Decision.RuleID]; d > 0 {
 		rec.DiscloseAfter = rec.Time.Add(d)
@@ -59,6 +68,7 @@ func (m *MessageLog) LogResponse(ctx context.Context, req *gateway.Request, resp
 		rec.Size, rec.BodySHA256 = int64(len(resp.Body)), digest(resp.Body)
 		rec.OriginalSHA256 = resp.OriginalSHA256
 		if req.Route.KeepBodies && len(resp.Body) > 0 {
+			_ = m.keep(req.Route.ServiceKey, len(resp.Body), false)
 			rec.Body = append([]byte(nil), resp.Body...)
 		}
 	} else {
@@ -66,6 +76,16 @@ func (m *MessageLog) LogResponse(ctx context.Context, req *gateway.Request, resp
 		rec.ErrorType, rec.Status, rec.BodySHA256 = string(code), gateway.StatusOf(code), digest(nil)
 	}
 	return m.Log.Append(ctx, rec)
+}
+
+// keep counts n bytes of a kept body of service against its daily
+// budget; a request (strict) over it is ErrBodyBudgetSpent.
+func (m *MessageLog) keep(service string, n int, strict bool) error {
+	limit, ok := m.BodyLimits[service]
+	if m.Bodies == nil || !ok {
+		return nil
+	}
+	return m.Bodies.reserve(service, int64(n), limit, strict)
 }
 
 // base fills the fields both records share.
