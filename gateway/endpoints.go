@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"io"
-	"net/http"
 	"sync"
 
 	"github.com/go-kit/kit/endpoint"
@@ -160,29 +158,38 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 				return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 			}
 			SummaryFrom(ctx).RequestSize = int64(len(req.BodyBytes))
+			if err := checkSOAPBody(req); err != nil {
+				return nil, err
+			}
 			return next(ctx, req)
 		}
 		if req.ContentLength > limit {
 			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 		}
 		if req.Body == nil || req.ContentLength == 0 {
+			if err := checkSOAPBody(req); err != nil {
+				return nil, err
+			}
 			return next(ctx, req)
 		}
 		buf := GetBuffer()
 		defer PutBuffer(buf)
-		n, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1))
+		guard, release := guardOf(ctx)
+		defer release()
+		n, err := guard.read(req.Body, req.ContentLength, limit, buf)
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, Errorf(CodePayloadTooLarge, "request body over the limit")
-			}
-			return nil, Wrap(CodeBadRequest, err, "reading the request body failed")
+			return nil, err
 		}
 		if n > limit {
 			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 		}
 		req.BodyBytes = buf.Bytes()
 		SummaryFrom(ctx).RequestSize = n
+		// Before the request record: a refused body is never logged as
+		// forwarded, nor forwarded.
+		if err := checkSOAPBody(req); err != nil {
+			return nil, err
+		}
 		return next(ctx, req)
 	}
 }
@@ -195,7 +202,7 @@ func (c chain) forward(ctx context.Context, request any) (any, error) {
 	r := req.Route
 	out := &Outbound{
 		Method: req.Method, Path: req.Target.Path, RawQuery: req.Target.RawQuery,
-		Header: outboundHeader(req), Body: req.BodyBytes, Route: r,
+		Header: outboundHeader(req), Body: req.BodyBytes, SOAP: req.SOAP, Route: r,
 	}
 	ctx, sp := c.tracer.Start(ctx, "adapter", trace.WithAttributes(attribute.String("govbus.registry", r.Registry)))
 	resp, err := r.Adapter.Exchange(ctx, out)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govbus/govbus/policies"
+	"github.com/govbus/govbus/soap"
 )
 
 // Request is one consumer request, as decoded by the transport and then
@@ -36,8 +37,12 @@ type Request struct {
 	Body          io.Reader
 	ContentLength int64
 	BodyBytes     []byte
-	UserID        string
-	Issue         string
+	// SOAP is the X-Road SOAP envelope that BodyBytes carries, parsed by
+	// the hardened parser and checked against this exchange (soapbody.go);
+	// nil when the body is not one.
+	SOAP   *soap.Request
+	UserID string
+	Issue  string
 	// RepresentedParty and RepresentedPartyClass name the party the client
 	// acts for (X-Road-Represented-Party: CLASS/CODE, or SOAP's
 	// repr:representedParty); "" when none.
@@ -87,6 +92,10 @@ type Outbound struct {
 	// Header holds end-to-end headers plus govbus's own X-Road-* headers.
 	Header http.Header
 	Body   []byte
+	// SOAP is Body's checked X-Road SOAP envelope (Request.SOAP); nil when
+	// Body is not one. An adapter passes a body on as SOAP only when it
+	// has one.
+	SOAP *soap.Request
 	// Service is the route of the called service.
 	Route *Route
 }

@@ -63,6 +63,10 @@ type Snapshot struct {
 	// Minimiser removes the fields an agreement does not grant from
 	// registry answers; nil: answers pass whole.
 	Minimiser Minimiser
+	// PublicURL is the base URL consumers reach this node at
+	// (config.Config.ConsumerURL); getWsdl points soap:address there.
+	// "" makes getWsdl answer Server.InternalError.
+	PublicURL string
 }
 
 // Holder holds the current Snapshot; safe for concurrent use.

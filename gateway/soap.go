@@ -1,9 +1,8 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,31 +15,42 @@ import (
 const maxSOAPBytes = 10 << 20
 
 // decodeSOAP reads an X-Road SOAP 4.0 request (POST / or /soap) into a
-// *Request. The identity comes from xrd:client and must still be proven by
-// the credential, as for any call.
+// *Request. The identity comes from xrd:client, which the envelope only
+// names once the body is read; so that an anonymous sender cannot make
+// govbus read and parse megabytes, the credential is checked first
+// (preauthenticate), the body is read within the node's body budget and
+// read deadline (bodyguard.go), and the chain's authenticate step then
+// proves xrd:client with the same credential, as for any call.
 func (h *Handler) decodeSOAP(ctx context.Context, r *http.Request) (any, error) {
 	if r.Method != http.MethodPost {
 		return nil, &Error{Code: CodeMethodNotAllowed, Message: "X-Road SOAP requests are POST", Allow: []string{http.MethodPost}}
 	}
+	snap := h.opts.Holder.Load()
+	var cred Request
+	h.credentials(r, &cred)
+	if err := preauthenticate(snap, r.Header, cred.Credential); err != nil {
+		return nil, err
+	}
 	if r.ContentLength > maxSOAPBytes {
 		return nil, &Error{Code: CodePayloadTooLarge, Message: "SOAP message over the limit", FaultCode: "client.message_too_large"}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSOAPBytes+1))
+	in := ctx.Value(inboundKey{}).(*inbound)
+	buf := new(bytes.Buffer) // kept until the answer is written: in.soap shares it
+	n, err := in.body.read(r.Body, r.ContentLength, maxSOAPBytes, buf)
 	if err != nil {
-		return nil, Wrap(CodeBadRequest, err, "reading the SOAP message failed")
+		if e := AsError(err); e.Code == CodePayloadTooLarge {
+			e.FaultCode = "client.message_too_large"
+		}
+		return nil, err
 	}
-	if len(body) > maxSOAPBytes {
+	if n > maxSOAPBytes {
 		return nil, &Error{Code: CodePayloadTooLarge, Message: "SOAP message over the limit", FaultCode: "client.message_too_large"}
 	}
+	body := buf.Bytes()
 	env, err := soap.ParseRequest(body, r.Header.Get("Content-Type"), soap.Limits{MaxBytes: maxSOAPBytes})
 	if err != nil {
-		var se *soap.Error
-		if errors.As(err, &se) {
-			return nil, &Error{Code: Code(se.GovbusType()), Message: se.Message, FaultCode: string(se.Code), Err: err}
-		}
-		return nil, Wrap(CodeBadRequest, err, "malformed SOAP message")
+		return nil, soapError(err)
 	}
-	in := ctx.Value(inboundKey{}).(*inbound)
 	in.soap = env
 	client, err := ParseClientID(env.Client.String())
 	if err != nil || env.Client.SubsystemCode == "" {
@@ -59,7 +69,7 @@ func (h *Handler) decodeSOAP(ctx context.Context, r *http.Request) (any, error) 
 		Target: in.target, ServiceKey: svc.String(), Method: http.MethodPost,
 		BodyBytes: env.Raw, ContentLength: int64(len(env.Raw)),
 		MessageID: oneLine(env.MessageID), UserID: oneLine(env.UserID), Issue: oneLine(env.Issue),
-		Snapshot: h.opts.Holder.Load(),
+		Snapshot: snap, SOAP: env,
 	}
 	for _, v := range []string{req.MessageID, req.UserID, req.Issue} {
 		if len(v) > 1024 {
@@ -80,6 +90,32 @@ func (h *Handler) decodeSOAP(ctx context.Context, r *http.Request) (any, error) 
 	h.credentials(r, req)
 	req.Header = endToEnd(r.Header, 10)
 	return req, nil
+}
+
+// preauthenticate checks, before a SOAP body is read, that the request's
+// credential proves some client: the one X-Road-Client names when it is
+// sent, else any known client (an API key or certificate of one, or none
+// at all for a client that needs none). It says nothing yet of xrd:client,
+// which the chain's authenticate step proves with the same credential once
+// the envelope is read. Errors: the Authenticator's CodeUnauthenticated,
+// CodeBadRequest for a malformed X-Road-Client.
+func preauthenticate(snap *Snapshot, header http.Header, cred Credential) error {
+	for _, name := range clientHeaders {
+		if _, sent := header[name]; !sent {
+			continue
+		}
+		claimed, err := claimedClient(header)
+		if err != nil {
+			return err
+		}
+		return snap.Authenticator.Authenticate(claimed, cred)
+	}
+	for client := range snap.KnownClients {
+		if snap.Authenticator.Authenticate(client, cred) == nil {
+			return nil
+		}
+	}
+	return Errorf(CodeUnauthenticated, "a credential of a known client is required before the SOAP message is read: Authorization: Bearer <key> or a TLS client certificate")
 }
 
 // encodeSOAPResponse writes a registry's SOAP answer with the request's

@@ -58,6 +58,15 @@ type Options struct {
 	Now func() time.Time
 	// Tracer records the spans of the chain's steps; nil records none.
 	Tracer trace.Tracer
+	// MaxBodyBytesInFlight bounds the request body bytes that all the
+	// handler's exchanges hold at once; a body that would pass it is
+	// Server.RegistryBusy, refused before it is read when its length is
+	// declared (bodyguard.go). 0: DefaultMaxBodyBytesInFlight (64 MiB).
+	MaxBodyBytesInFlight int64
+	// BodyReadTimeout is how long a request body may take to arrive before
+	// it must keep up MinBodyRate on average; a slower body is
+	// Client.BadRequest. 0: DefaultBodyReadTimeout (10s).
+	BodyReadTimeout time.Duration
 }
 
 // Handler serves the consumer API of DESIGN.md §3 on one listener.
@@ -68,6 +77,7 @@ type Handler struct {
 	soap      *kithttp.Server
 	meta      map[string]*kithttp.Server
 	errorsEnc kithttp.ErrorEncoder
+	bodies    *bodyBudget // shared by every exchange of the handler
 }
 
 // NewHandler returns the consumer-facing handler.
@@ -81,7 +91,7 @@ func NewHandler(opts Options) *Handler {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("")
 	}
-	h := &Handler{opts: opts}
+	h := &Handler{opts: opts, bodies: newBodyBudget(opts.MaxBodyBytesInFlight)}
 	h.errorsEnc = h.encodeError
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(h.errorsEnc)}
 	h.exchange = kithttp.NewServer(NewExchangeEndpoint(opts.Tracer), h.decode, h.encodeResponse, serverOpts...)
@@ -107,6 +117,7 @@ type inbound struct {
 	xml    bool          // the consumer prefers XML error bodies
 	soap   *soap.Request // the parsed envelope of a SOAP request
 	isSOAP bool          // errors go back as SOAP Faults
+	body   bodyGuard     // the request body's budget and read deadline
 }
 
 // wantsXML reports whether errors should be XML rather than JSON.
@@ -125,7 +136,8 @@ func prefersXML(accept string) bool {
 // redirects it first) and dispatches to the exchange or a metaservice.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	in := &inbound{xml: prefersXML(r.Header.Get("Accept"))}
+	in := &inbound{xml: prefersXML(r.Header.Get("Accept")), body: h.bodyGuard(w)}
+	defer in.body.release()
 	ctx = context.WithValue(ctx, inboundKey{}, in)
 	if r.Method == http.MethodTrace || r.Method == http.MethodConnect {
 		h.encodeError(ctx, &Error{Code: CodeMethodNotAllowed, Message: r.Method + " is not served"}, w)

@@ -16,6 +16,7 @@ import (
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/outbound"
 	"github.com/govbus/govbus/registrysim"
+	"github.com/govbus/govbus/soap"
 )
 
 const (
@@ -141,8 +142,10 @@ func restCall(t testing.TB, path string) *gateway.Outbound {
 // soapCall is an X-Road SOAP request as the gateway hands it to an adapter.
 func soapCall(t testing.TB, envelope string) *gateway.Outbound {
 	t.Helper()
+	// SOAP is what the gateway hands on once it has checked the body.
+	checked := &soap.Request{Raw: []byte(envelope), Envelope: []byte(envelope), ContentType: "text/xml; charset=utf-8"}
 	return &gateway.Outbound{Method: http.MethodPost, Path: "/", Route: route(t, companiesService), Body: []byte(envelope),
-		Header: http.Header{
+		SOAP: checked, Header: http.Header{
 			"Content-Type": {"text/xml; charset=utf-8"}, "Soapaction": {`"getCompany"`},
 			gateway.HeaderClient: {eservice}, gateway.HeaderID: {"msg-43"},
 		}}

@@ -3,11 +3,14 @@
 // two kinds of exchange through the registry's outbound stack (deadline,
 // bulkhead, retries, breakers), chosen per call:
 //
-//   - Passthrough: a POST whose Content-Type is text/xml,
-//     application/soap+xml or multipart/related is an X-Road SOAP request
-//     from a SOAP consumer. Its body, Content-Type and SOAPAction go to the
-//     registry unchanged, and the registry's answer (status, Content-Type,
-//     body; a SOAP Fault with HTTP 500 included) comes back unchanged.
+//   - Passthrough: an X-Road SOAP request from a SOAP consumer, which the
+//     gateway has parsed and checked against the exchange (client,
+//     service, user id; no DTD; limits) whatever route it came by, and
+//     hands on in Outbound.SOAP (gateway.SOAPCarrier). Its body, checked
+//     Content-Type and SOAPAction go to the registry unchanged, and the
+//     registry's answer (status, Content-Type, body; a SOAP Fault with
+//     HTTP 500 included) comes back unchanged. A SOAP body without a
+//     checked envelope is never passed on: it is CodeBadRequest.
 //   - REST-to-SOAP: any other call (GET /r1/.../companies/10000042) is
 //     turned into the SOAP operation its ServiceMapping names, with an
 //     X-Road header built from the exchange's X-Road-* headers, and the
@@ -138,7 +141,11 @@ type Adapter struct {
 	services   map[string]*mapping
 }
 
-var _ gateway.Adapter = (*Adapter)(nil)
+var _ gateway.SOAPCarrier = (*Adapter)(nil)
+
+// CarriesSOAP marks the adapter as one whose registry reads X-Road SOAP:
+// the gateway checks every SOAP body bound for it (gateway.SOAPCarrier).
+func (a *Adapter) CarriesSOAP() {}
 
 // New builds the adapter of one registry, with its own outbound stack. It
 // returns an error naming the first invalid setting: a service mapping
@@ -185,36 +192,42 @@ func (a *Adapter) Close() { a.stack.Close() }
 // Status reports the registry's endpoints, breakers and in-flight count.
 func (a *Adapter) Status() any { return a.stack.Status() }
 
-// Exchange sends out to the registry, as passthrough or REST-to-SOAP (see
-// the package documentation), and returns the answer. Without an answer
-// the error is the outbound stack's *gateway.Error; a REST call that no
-// ServiceMapping covers is CodeBadRequest, and an answer that cannot be
+// Exchange sends out to the registry, as passthrough (out.SOAP set) or
+// REST-to-SOAP (see the package documentation), and returns the answer.
+// Without an answer the error is the outbound stack's *gateway.Error; a
+// SOAP request without a checked envelope and a REST call that no
+// ServiceMapping covers are CodeBadRequest, and an answer that cannot be
 // turned into JSON is CodeInternalError.
 func (a *Adapter) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway.Response, error) {
-	if isSOAPRequest(out) {
+	switch {
+	case out.SOAP != nil:
 		return a.passthrough(ctx, out)
+	case isSOAPRequest(out):
+		return nil, gateway.Errorf(gateway.CodeBadRequest, "a SOAP message that govbus has not checked is never passed on")
 	}
 	return a.restToSOAP(ctx, out)
 }
 
-// isSOAPRequest reports whether out is an X-Road SOAP request to pass on
-// unchanged.
+// isSOAPRequest reports whether out looks like an X-Road SOAP request, one
+// that must come with its checked envelope.
 func isSOAPRequest(out *gateway.Outbound) bool {
 	if out.Method != http.MethodPost {
 		return false
 	}
 	mt, _, err := mime.ParseMediaType(out.Header.Get("Content-Type"))
-	return err == nil && (mt == "text/xml" || mt == "application/soap+xml" || mt == "multipart/related")
+	return err == nil && (mt == "text/xml" || mt == "application/soap+xml" || mt == "multipart/related" || mt == "multipart/mixed")
 }
 
-// passthrough forwards an X-Road SOAP request and returns the registry's
-// answer as it is. A SOAP request is re-sent only for a service marked
-// idempotent (or when it never reached the registry).
+// passthrough forwards a checked X-Road SOAP request — exactly the bytes
+// and the one Content-Type the gateway checked — and returns the
+// registry's answer as it is. A SOAP request is re-sent only for a service
+// marked idempotent (or when it never reached the registry).
 func (a *Adapter) passthrough(ctx context.Context, out *gateway.Outbound) (*gateway.Response, error) {
 	h := out.Header
+	h["Content-Type"] = []string{out.SOAP.ContentType}
 	a.authenticate(h)
 	return a.stack.Do(ctx, outbound.Call{
-		Method: out.Method, Path: out.Path, RawQuery: out.RawQuery, Header: h, Body: out.Body,
+		Method: out.Method, Path: out.Path, RawQuery: out.RawQuery, Header: h, Body: out.SOAP.Raw,
 		Timeout:          out.Route.Timeout,
 		PathTemplate:     out.Route.PathTemplate(out.Path),
 		Idempotent:       out.Route.Idempotent,

@@ -209,6 +209,7 @@ func TestIsSOAPRequest(t *testing.T) {
 		{http.MethodPost, "Text/XML; charset=UTF-8", true},
 		{http.MethodPost, "application/soap+xml; charset=utf-8; action=\"x\"", true},
 		{http.MethodPost, `multipart/related; type="text/xml"; boundary=b`, true},
+		{http.MethodPost, "multipart/mixed; boundary=b", true},
 		{http.MethodPost, "application/json", false},
 		{http.MethodPost, "application/xml", false},
 		{http.MethodPost, "", false},

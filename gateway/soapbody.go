@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"errors"
+	"mime"
+
+	"github.com/govbus/govbus/soap"
+)
+
+// SOAPCarrier is implemented by the adapters of registries that read X-Road
+// SOAP 4.0 messages (the SOAP adapter). Every SOAP body bound for such a
+// registry — text/xml, application/soap+xml, multipart/related or
+// multipart/mixed, by POST / or by a /r1 route — is read by the hardened
+// parser (soap.ParseRequest) and checked against the exchange before the
+// request is logged or forwarded (checkSOAPBody); Outbound.SOAP then holds
+// the checked envelope. Such an adapter passes a body on as SOAP only when
+// Outbound.SOAP is set, and never passes on another body.
+type SOAPCarrier interface {
+	Adapter
+	// CarriesSOAP marks the adapter; it does nothing.
+	CarriesSOAP()
+}
+
+// soapMediaType reports whether a Content-Type is one an X-Road SOAP
+// message travels in.
+func soapMediaType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "text/xml", "application/soap+xml", "multipart/related", "multipart/mixed":
+		return true
+	}
+	return false
+}
+
+// soapError turns a parser error into the gateway's: its govbus type, the
+// X-Road fault code for SOAP Faults.
+func soapError(err error) error {
+	var se *soap.Error
+	if errors.As(err, &se) {
+		return &Error{Code: Code(se.GovbusType()), Message: se.Message, FaultCode: string(se.Code), Err: err}
+	}
+	return Wrap(CodeBadRequest, err, "malformed SOAP message")
+}
+
+// checkSOAPBody runs, once the body is read and before the request record
+// is written, for routes of SOAP registries:
+//
+//   - a /r1 request whose body is SOAP (by its one Content-Type; two are
+//     refused) is parsed with the service's size limit and must be the
+//     exchange it came with: xrd:client the authenticated client,
+//     xrd:service the routed service (and so the Body element its code),
+//     xrd:userId, xrd:issue and repr:representedParty what X-Road-UserId,
+//     X-Road-Issue and X-Road-Represented-Party said, since the policy
+//     decided on those (absent and empty are the same). Its message id
+//     stays X-Road-Id's (xrd:id is covered by the body's digest).
+//     Otherwise Client.BadRequest; the parser's own refusals (a DTD,
+//     limits...) too. A body of another type is not SOAP: the adapter
+//     maps the call and does not send it.
+//   - a POST / request was parsed when it was decoded, and its identity
+//     taken from the envelope.
+//
+// Then, for a service whose subject is "in: soap", Request.SOAPSubject is
+// read from the envelope (soap.SubjectText, an ambiguous value is
+// Client.BadRequest) or, for a REST call the adapter maps onto the
+// operation, from the path parameter of the same name.
+func checkSOAPBody(req *Request) error {
+	if _, ok := req.Route.Adapter.(SOAPCarrier); !ok {
+		return nil
+	}
+	if req.SOAP == nil && len(req.BodyBytes) > 0 {
+		cts := req.Header["Content-Type"]
+		if len(cts) > 1 {
+			return Errorf(CodeBadRequest, "header Content-Type sent more than once")
+		}
+		if len(cts) == 1 && soapMediaType(cts[0]) {
+			env, err := soap.ParseRequest(req.BodyBytes, cts[0], soap.Limits{MaxBytes: req.Route.MaxRequestBytes})
+			if err != nil {
+				return soapError(err)
+			}
+			if err := sameExchange(req, env); err != nil {
+				return err
+			}
+			req.SOAP = env
+		}
+	}
+	return soapSubject(req)
+}
+
+// sameExchange checks that a /r1 request's SOAP envelope says what the
+// exchange says.
+func sameExchange(req *Request, env *soap.Request) error {
+	bad := func(msg string) error {
+		return &Error{Code: CodeBadRequest, Message: msg, FaultCode: string(soap.CodeInconsistentHeaders)}
+	}
+	client, err := ParseClientID(env.Client.String())
+	if err != nil || env.Client.ObjectType != soap.ObjectSubsystem || client.String() != req.ClientKey {
+		return bad("xrd:client is not the client the credential proves")
+	}
+	svc, err := ParseServiceID(env.Service.String())
+	if err != nil || env.Service.SubsystemCode == "" || svc.String() != req.ServiceKey {
+		return bad("xrd:service is not the service of the request's path")
+	}
+	if env.UserID != req.UserID {
+		return bad("xrd:userId is not X-Road-UserId")
+	}
+	if env.Issue != req.Issue {
+		return bad("xrd:issue is not X-Road-Issue")
+	}
+	var class, code string
+	if p := env.RepresentedParty; p != nil {
+		class, code = p.MemberClass, p.MemberCode
+	}
+	if class != req.RepresentedPartyClass || code != req.RepresentedParty {
+		return bad("repr:representedParty is not X-Road-Represented-Party")
+	}
+	return nil
+}
+
+// soapSubject sets Request.SOAPSubject for a service whose subject is
+// "in: soap" (see checkSOAPBody).
+func soapSubject(req *Request) error {
+	s := req.Route.Subject
+	if s == nil || s.In != "soap" {
+		return nil
+	}
+	if req.SOAP != nil {
+		v, _, err := soap.SubjectText(req.SOAP.Envelope, s.Name, soap.Limits{MaxBytes: req.Route.MaxRequestBytes})
+		if err != nil {
+			return soapError(err)
+		}
+		req.SOAPSubject = v
+		return nil
+	}
+	// The adapter puts the path parameter into the operation element as
+	// it decodes it; pathSubject decodes it the same way or refuses it.
+	v, err := pathSubject(req.Route.Paths, req.Target.Path, s.Name)
+	if err != nil {
+		return err
+	}
+	req.SOAPSubject = v
+	return nil
+}
