@@ -248,10 +248,16 @@ func (a *Authenticator) failed(reason string) {
 	}
 }
 
+// noCredential is the message of a request without a credential.
+const noCredential = "a credential is required: Authorization: Bearer <key> or a TLS client certificate"
+
 // check returns why cred does not prove client, or "" when it does.
 func (a *Authenticator) check(client string, cred gateway.Credential) (reason, msg string) {
 	c, ok := a.clients[client]
 	if !ok {
+		if cred.APIKey == "" && cred.Certificate == nil {
+			return ReasonUnknownClient, noCredential // as for a client that exists
+		}
 		return ReasonUnknownClient, "unknown client"
 	}
 	presented := false
@@ -282,7 +288,7 @@ func (a *Authenticator) check(client string, cred gateway.Credential) (reason, m
 		return "", ""
 	}
 	if !c.none {
-		return ReasonNoCredential, "a credential is required: Authorization: Bearer <key> or a TLS client certificate"
+		return ReasonNoCredential, noCredential
 	}
 	addr := cred.RemoteAddr.Unmap().WithZone("")
 	for _, p := range c.from {
@@ -290,7 +296,9 @@ func (a *Authenticator) check(client string, cred gateway.Credential) (reason, m
 			return "", ""
 		}
 	}
-	return ReasonNetwork, "this client needs no credential only from its own networks"
+	// The same answer as for a client that needs a credential: no one
+	// outside the networks learns that this client needs none.
+	return ReasonNetwork, noCredential
 }
 
 // certOwner finds the client a certificate names, by fingerprint or by

@@ -12,6 +12,10 @@ type Config struct {
 	Members    []Member   `yaml:"members"`
 	Registries []Registry `yaml:"registries"`
 	Clients    []Client   `yaml:"clients"`
+	// AuthThrottle limits failed consumer authentications per source
+	// address (clientauth.go). Defaults: burst 10, 1 per second, 10000
+	// addresses.
+	AuthThrottle AuthThrottle `yaml:"auth_throttle"`
 	// Groups name sets of clients, used in rules as "group:NAME".
 	Groups map[string][]string `yaml:"groups"`
 	// Rules are the policy rules; whatever no rule allows is denied.
@@ -268,23 +272,54 @@ type Client struct {
 	Auth ClientAuth `yaml:"auth"`
 }
 
-// ClientAuth is how a client proves its identity: "auth: none", or a
-// mapping with API key hashes and/or certificate identities.
+// ClientAuth is how a client proves its identity: "auth: none" (or its
+// mapping form {none: {from: [...]}}), or a mapping with API key hashes
+// and/or certificate identities and the CA that issues the certificates.
 type ClientAuth struct {
-	// None marks a client on an isolated network that needs no credential.
+	// None marks a client that needs no credential (X-Road's "HTTP"
+	// connection type): set by "auth: none" and by a "none:" mapping. It is
+	// accepted only from NoneNetworks. Default false.
 	None bool `yaml:"-"`
+	// NoneNetworks is the mapping form, auth: {none: {from: [10.20.0.0/16]}};
+	// nil for plain "auth: none", which means loopback only. Cannot be
+	// combined with api_keys or certificates.
+	NoneNetworks *NoneNetworks `yaml:"none"`
 	// APIKeys are "sha256:<hex>" hashes of the client's keys (govbus
 	// hash-key prints one). Keys themselves are never configured.
 	APIKeys []string `yaml:"api_keys"`
-	// Certificates identify the client's TLS client certificates.
+	// Certificates identify the client's TLS client certificates (over
+	// listeners.consumer_tls). Each matches only a certificate that chains
+	// to CAFile.
 	Certificates []CertIdentity `yaml:"certificates"`
+	// CAFile holds the PEM certificate(s) of the CA(s) that issue this
+	// client's certificates. A certificate must chain both to the
+	// listener's client_ca_file and to this file, so that a CA trusted for
+	// other clients cannot issue one for this client. Required with
+	// certificates; only with them.
+	CAFile string `yaml:"ca_file"`
+	// CRLFile holds revocation lists (PEM "X509 CRL" blocks, or one DER
+	// list) signed by a CA of CAFile; a certificate they list is refused
+	// (401). Read at start and at each reload. Default none.
+	CRLFile string `yaml:"crl_file"`
+}
+
+// NoneNetworks are the networks an auth none client may call from.
+type NoneNetworks struct {
+	// From are CIDR prefixes (10.20.0.0/16, fd00::/8) or single addresses,
+	// matched against the TCP peer's address, never a header. Default
+	// (empty): loopback only, 127.0.0.0/8 and ::1.
+	From []string `yaml:"from"`
 }
 
 // CertIdentity matches a client certificate by fingerprint or subject.
 type CertIdentity struct {
 	// SHA256 is the hex fingerprint of the certificate's DER encoding.
 	SHA256 string `yaml:"sha256"`
-	// Subject is the certificate's subject DN, e.g. "CN=eservice,O=Ministry".
+	// Subject is the certificate's whole subject DN in RFC 4514 form, most
+	// significant RDN last: "CN=eservice,O=Ministry". Every RDN of the
+	// certificate must be there, in order; a multi-valued RDN is written
+	// with "+" (CN=eservice+O=Ministry), and is not the same name as
+	// CN=eservice,O=Ministry. No spaces after ",".
 	Subject string `yaml:"subject"`
 }
 

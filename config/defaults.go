@@ -33,6 +33,7 @@ func orDefault[T comparable](v *T, d T) {
 // setDefaults fills every unset field with its documented default.
 func setDefaults(c *Config) {
 	orDefault(&c.Node, "govbus")
+	setAuthThrottleDefaults(&c.AuthThrottle)
 	l := &c.Listeners
 	defD := func(d *Duration, v time.Duration) {
 		if *d == 0 {

@@ -355,9 +355,9 @@ clients:
 			doc: `
 clients:
   - id: UA/GOV/00000003/eservice
-    auth: {none: true, api_keys: [` + hashA + `]}
+    auth: {none: {}, api_keys: [` + hashA + `]}
 `,
-			want: []want{{"clients[0].auth.none", 3, `unknown field "none"`}},
+			want: []want{{"clients[0].auth", 3, "auth none cannot be combined with api_keys"}},
 		},
 		{
 			name: "auth neither none nor a mapping",
@@ -401,6 +401,7 @@ clients:
         - {}
 `,
 			want: []want{
+				{"clients[0].auth.ca_file", 3, "a client with certificates needs ca_file"},
 				{"clients[0].auth.certificates[1].sha256", 6, "not a hex SHA-256 fingerprint"},
 				{"clients[0].auth.certificates[2]", 7, "needs sha256 or subject"},
 			},

@@ -68,14 +68,15 @@ func ParseByteSize(s string) (int64, error) {
 	return v * mult, nil
 }
 
-// UnmarshalYAML accepts the scalar "none" or a mapping.
+// UnmarshalYAML accepts the scalar "none" or a mapping; a mapping with a
+// "none" key (auth: {none: {from: [...]}}) is auth none too.
 func (a *ClientAuth) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode && n.Value == "none" {
 		*a = ClientAuth{None: true}
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return typeError(n, "auth must be \"none\" or a mapping with api_keys and/or certificates")
+		return typeError(n, "auth must be \"none\" or a mapping with api_keys and/or certificates, or none: {from: [...]}")
 	}
 	type plain ClientAuth
 	var p plain
@@ -83,5 +84,13 @@ func (a *ClientAuth) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*a = ClientAuth(p)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "none" {
+			a.None = true
+			if a.NoneNetworks == nil { // "none:" with no value: loopback only
+				a.NoneNetworks = &NoneNetworks{}
+			}
+		}
+	}
 	return nil
 }

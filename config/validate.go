@@ -79,6 +79,7 @@ func (v *validator) validate() {
 	v.tracker()
 	services := v.registries(members)
 	clients := v.clients(members)
+	v.authThrottle()
 	v.groups(clients)
 	v.rules(clients, services)
 }
@@ -310,27 +311,7 @@ func (v *validator) clients(members map[string]bool) map[string]bool {
 			v.addf(p+".id", "duplicate client %s", c.ID)
 		}
 		clients[c.ID] = true
-		a := c.Auth
-		switch {
-		case a.None:
-			v.warnf(p+".auth", "client %s needs no credential: use only on an isolated network", c.ID)
-		case len(a.APIKeys) == 0 && len(a.Certificates) == 0:
-			v.addf(p+".auth", "a client needs api_keys, certificates, or auth: none")
-		}
-		for k, h := range a.APIKeys {
-			if !validHash(h) {
-				v.addf(idx(p+".auth.api_keys", k), "not a key hash sha256:<64 hex digits> (govbus hash-key prints one)")
-			}
-		}
-		for k, ci := range a.Certificates {
-			cp := idx(p+".auth.certificates", k)
-			if ci.SHA256 == "" && ci.Subject == "" {
-				v.addf(cp, "a certificate needs sha256 or subject")
-			}
-			if ci.SHA256 != "" && !validHash(ci.SHA256) {
-				v.addf(cp+".sha256", "not a hex SHA-256 fingerprint")
-			}
-		}
+		v.clientAuth(p+".auth", c.ID, c.Auth)
 	}
 	return clients
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -78,6 +79,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	instance := q.Get("instanceId")
+	caller := peerAddr(r)
 	list := clientList{Member: []clientDetails{}}
 	for _, m := range h.opts.Holder.Load().Members {
 		parts := strings.SplitN(m.ID, "/", 3)
@@ -87,6 +89,9 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
 		id := objectID{ObjectType: "MEMBER", InstanceID: parts[0], MemberClass: parts[1], MemberCode: parts[2]}
 		list.Member = append(list.Member, clientDetails{Name: m.Name, ID: id})
 		for _, sub := range m.Subsystems {
+			if nets, ok := m.Networks[sub]; ok && !slices.ContainsFunc(nets, func(p netip.Prefix) bool { return p.Contains(caller) }) {
+				continue // an auth none client, named only where it may call from
+			}
 			id.ObjectType, id.ApplicationCode = "APPLICATION", sub
 			list.Member = append(list.Member, clientDetails{Name: m.Name, ID: id})
 		}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,10 @@ type Member struct {
 	Name string
 	// Subsystems are the member's subsystem codes.
 	Subsystems []string
+	// Networks maps a subsystem code to the only source networks that
+	// listClients names it to (an auth none client's); a subsystem absent
+	// from it is named to anyone.
+	Networks map[string][]netip.Prefix
 }
 
 // Snapshot is one immutable configuration of a running node: what an

@@ -54,6 +54,13 @@ type Options struct {
 	// the same State to every Build so that a reload resets none of them.
 	// Nil: a State of this Snapshot's own (fine for checks and tests).
 	Limits *ratelimit.State
+	// AuthThrottle counts failed authentications per source address; pass
+	// the same Throttle to every Build so that a reload forgets none.
+	// Nil: a Throttle of this Snapshot's own.
+	AuthThrottle *authn.Throttle
+	// AuthObserver is told of each failed authentication (metrics); nil:
+	// no one is.
+	AuthObserver authn.Observer
 	// Previous is the running snapshot when reloading: a registry whose
 	// configuration did not change keeps its adapter — its connection
 	// pool, circuit breakers, retry budget and bulkhead — so a reload
@@ -77,16 +84,10 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 			return nil, err
 		}
 	}
-	clients := make([]authn.Client, 0, len(cfg.Clients))
 	for _, c := range cfg.Clients {
 		s.KnownClients[c.ID] = true
-		ac := authn.Client{ID: c.ID, None: c.Auth.None, KeyHashes: c.Auth.APIKeys}
-		for _, ci := range c.Auth.Certificates {
-			ac.Certificates = append(ac.Certificates, authn.CertIdentity{SHA256: ci.SHA256, Subject: ci.Subject})
-		}
-		clients = append(clients, ac)
 	}
-	auth, err := authn.New(clients)
+	auth, err := authenticator(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +112,7 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 		}
 	}
 	s.Members = members(cfg)
+	hideNoneClients(s.Members, cfg)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

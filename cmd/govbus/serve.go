@@ -26,6 +26,7 @@ import (
 
 	"github.com/govbus/govbus/admin"
 	"github.com/govbus/govbus/audit"
+	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/node"
@@ -100,6 +101,9 @@ func serve(args []string, stderr io.Writer) int {
 	// Build, reloads included, gets the same state.
 	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator,
 		Limits: ratelimit.NewState(time.Now)}
+	// So do the counts of failed authentications per source address.
+	buildOpts.AuthThrottle = authn.NewThrottle(time.Now)
+	buildOpts.AuthObserver = observability.NewAuthFailures(reg, authn.FailureReasons())
 	var msglog *audit.Log
 	if !cfg.MessageLog.Disabled {
 		var store audit.Store
