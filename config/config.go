@@ -8,6 +8,12 @@ type Config struct {
 	// Node names this govbus node in logs and the message log. Default "govbus".
 	Node      string    `yaml:"node"`
 	Listeners Listeners `yaml:"listeners"`
+	// PublicURL is the base URL at which consumers reach the consumer API,
+	// e.g. https://govbus.example.gov.ua; getWsdl points a WSDL's
+	// soap:address there (never at the Host a consumer sent). An absolute
+	// http(s) URL without query or credentials. Default
+	// http://<listeners.consumer.address> (see ConsumerURL).
+	PublicURL string `yaml:"public_url"`
 	// Members are the organisations of the directory (listClients).
 	Members    []Member   `yaml:"members"`
 	Registries []Registry `yaml:"registries"`
@@ -66,6 +72,17 @@ type Listeners struct {
 	// DrainTimeout is how long in-flight exchanges may take to finish after
 	// SIGTERM; readiness fails from its start. Default 15s.
 	DrainTimeout Duration `yaml:"drain_timeout"`
+	// MaxBodyBytesInFlight bounds the request body bytes that all the
+	// consumer listeners hold at once, node-wide; a body that would pass it
+	// is refused with Server.RegistryBusy (503, Retry-After), before it is
+	// read when its Content-Length says so. Read at start. Default 64MiB.
+	MaxBodyBytesInFlight ByteSize `yaml:"max_body_bytes_in_flight"`
+	// BodyReadTimeout is how long a request body may take to arrive before
+	// it must keep up 64 KiB/s on average (counted from the start of the
+	// body); a slower sender is cut off with Client.BadRequest, so that a
+	// slow drip cannot hold a buffer until read_timeout. Read at start.
+	// Default 10s.
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
 }
 
 // Listener is a plain TCP listener.
@@ -256,12 +273,20 @@ type SOAPMapping struct {
 // Subject locates the data subject (e.g. a person's id) in a call. It is
 // stored only as a keyed hash.
 type Subject struct {
-	// In is path, query, header or json.
+	// In is path, query, header, json or soap (services of registries
+	// with adapter soap).
 	In string `yaml:"in"`
 	// Name is the path template's parameter ("id" for /persons/{id}), the
 	// query parameter, the header, or the JSON body field (dotted for
-	// nested fields: "person.id").
+	// nested fields: "person.id"). For in: soap it is Element (validation
+	// sets it).
 	Name string `yaml:"name"`
+	// Element, for in: soap, is the local name of the element (in any
+	// namespace) inside the SOAP Body's operation whose text is the
+	// subject, e.g. "code"; a repeated one is refused. A REST call that the
+	// SOAP mapping turns into the operation takes the path parameter of
+	// the same name instead. Required for in: soap.
+	Element string `yaml:"element"`
 }
 
 // Client is a consumer subsystem that may call through govbus.

@@ -60,6 +60,7 @@ func (c *Config) File(name string) string {
 
 func (v *validator) validate() {
 	v.listeners()
+	v.soapSettings()
 	v.admins()
 	members := map[string]bool{}
 	for i, m := range v.cfg.Members {
@@ -282,11 +283,13 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 			if !found {
 				v.addf(p+".subject.name", "no path template of the service has {%s}", sub.Name)
 			}
+		case "soap":
+			v.soapSubject(p, r, sub)
 		case "query", "header", "json":
 		default:
-			v.addf(p+".subject.in", "must be path, query, header or json")
+			v.addf(p+".subject.in", "must be path, query, header, json or soap")
 		}
-		if sub.Name == "" {
+		if sub.Name == "" && sub.In != "soap" {
 			v.addf(p+".subject.name", "is required")
 		}
 		if v.cfg.MessageLog.SubjectKey == "" && !v.cfg.MessageLog.Disabled {

@@ -112,6 +112,7 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 		}
 	}
 	s.Members = members(cfg)
+	s.PublicURL = cfg.ConsumerURL()
 	hideNoneClients(s.Members, cfg)
 	if opts.Now == nil {
 		opts.Now = time.Now

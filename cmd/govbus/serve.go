@@ -201,7 +201,8 @@ func serve(args []string, stderr io.Writer) int {
 	consumer := observability.Instrument{
 		Metrics: metrics, Tracer: tracing.Tracer(), Propagator: tracing.Propagator, Logger: logger,
 		Opmon: opmonRecords, Node: cfg.Node,
-	}.Wrap(gateway.NewHandler(gateway.Options{Holder: holder, Tracer: tracing.Tracer()}))
+	}.Wrap(gateway.NewHandler(gateway.Options{Holder: holder, Tracer: tracing.Tracer(),
+		MaxBodyBytesInFlight: int64(cfg.Listeners.MaxBodyBytesInFlight), BodyReadTimeout: cfg.Listeners.BodyReadTimeout.D()}))
 	var up atomic.Bool
 	ready := func() string {
 		if !up.Load() {
