@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -34,7 +35,7 @@ func newPKI(t *testing.T) *pki {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "govbus test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -59,6 +60,13 @@ func (p *pki) write(t *testing.T, name, typ string, der []byte) string {
 // writing NAME.pem and NAME.key.
 func (p *pki) issue(t *testing.T, name string, subject pkix.Name, server bool) tls.Certificate {
 	t.Helper()
+	return p.issueRaw(t, name, subject, nil, server)
+}
+
+// issueRaw is issue with the subject encoded from rdns, exactly as given,
+// when rdns is not nil.
+func (p *pki) issueRaw(t *testing.T, name string, subject pkix.Name, rdns pkix.RDNSequence, server bool) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +75,11 @@ func (p *pki) issue(t *testing.T, name string, subject pkix.Name, server bool) t
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: subject,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if rdns != nil {
+		if tmpl.RawSubject, err = asn1.Marshal(rdns); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
@@ -104,7 +117,7 @@ func TestMutualTLSListener(t *testing.T) {
 	cfg = strings.Replace(cfg, "  admin: {address:", "  consumer_tls: {address: 127.0.0.1:"+free[5]+
 		", cert_file: "+ca.dir+"/server.pem, key_file: "+ca.dir+"/server.key, client_ca_file: "+ca.dir+"/ca.pem}\n  admin: {address:", 1)
 	cfg = strings.Replace(cfg, "    name: E-service backend\n    auth:\n",
-		"    name: E-service backend\n    auth:\n      certificates: [{subject: \"CN=eservice,O=State e-services agency\"}]\n", 1)
+		"    name: E-service backend\n    auth:\n      ca_file: "+ca.dir+"/ca.pem\n      certificates: [{subject: \"CN=eservice,O=State e-services agency\"}]\n", 1)
 	d.config = filepath.Join(t.TempDir(), "govbus.yaml")
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
