@@ -246,8 +246,14 @@ type WSDLSource interface {
 var soapAddress = regexp.MustCompile(`(<(?:[A-Za-z0-9_]+:)?address\b[^>]*\blocation=")[^"]*(")`)
 
 // getWsdl serves the WSDL of a SOAP service (?serviceCode=X), fetched from
-// the registry through its outbound stack, with its address pointing at
-// govbus.
+// the registry through its outbound stack, with its soap:address pointing
+// at the node's configured public URL (Snapshot.PublicURL; never the Host
+// the consumer sent). It is authorised and logged like a call: a rule must
+// grant the caller the service (as allowedMethods judges it, the rule's
+// condition evaluated with what the request says of the caller), else
+// Client.AccessDenied and the registry is not asked; an allowed one writes
+// the request record before the registry is asked and the response record
+// before the answer (Server.LoggingFailed, failing closed, when it cannot).
 func getWsdl(ctx context.Context, request any) (any, error) {
 	req := request.(*Request)
 	q, err := url.ParseQuery(req.Target.RawQuery)
@@ -266,16 +272,53 @@ func getWsdl(ctx context.Context, request any) (any, error) {
 	if !ok {
 		return nil, Errorf(CodeUnknownService, "the service is not a SOAP service; see getOpenAPI")
 	}
+	grants := req.Snapshot.Policy.MayAllow(policies.Query{
+		Client: req.ClientKey, Service: r.ServiceKey,
+		UserID: req.UserID, Header: req.Header, Now: req.Received,
+		RepresentedParty: req.RepresentedParty, RepresentedPartyClass: req.RepresentedPartyClass,
+		PathTemplates: r.Paths,
+	})
+	if len(grants) == 0 {
+		return nil, Errorf(CodeAccessDenied, "no policy rule allows this client to call the service")
+	}
+	base := strings.TrimSuffix(req.Snapshot.PublicURL, "/")
+	if base == "" {
+		return nil, Errorf(CodeInternalError, "the node has no public URL to point the WSDL at")
+	}
+	req.Route, req.ServiceKey = r, r.ServiceKey
+	req.Decision = policies.Decision{Effect: policies.Allow, RuleID: grants[0].RuleID}
+	SummaryFrom(ctx).RuleID = req.Decision.RuleID
+	ml := req.Snapshot.MessageLog
+	if ml != nil {
+		if err := ml.LogRequest(ctx, req); err != nil {
+			return nil, Wrap(CodeLoggingFailed, err, "the message log cannot be written; nothing was fetched")
+		}
+	}
+	resp, err := fetchWSDL(ctx, r, src, base)
+	if ml != nil {
+		if lerr := ml.LogResponse(context.WithoutCancel(ctx), req, resp, err); lerr != nil {
+			return nil, Wrap(CodeLoggingFailed, lerr, "the message log cannot be written; the answer is withheld")
+		}
+	}
+	return resp, err
+}
+
+// attrEscaper escapes a value for a double-quoted XML attribute.
+var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", `"`, "&quot;")
+
+// fetchWSDL asks the registry for its WSDL and points its addresses at base.
+func fetchWSDL(ctx context.Context, r *Route, src WSDLSource, base string) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	wsdl, err := src.WSDL(ctx)
 	if err != nil {
 		return nil, err
 	}
-	host := req.Host
-	if host == "" {
-		host = "localhost"
-	}
-	wsdl = soapAddress.ReplaceAll(wsdl, []byte("${1}http://"+host+"/${2}"))
+	location := []byte(attrEscaper.Replace(base + "/"))
+	wsdl = soapAddress.ReplaceAllFunc(wsdl, func(m []byte) []byte {
+		sub := soapAddress.FindSubmatch(m)
+		out := append(append([]byte(nil), sub[1]...), location...)
+		return append(out, sub[2]...)
+	})
 	return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/xml; charset=utf-8"}}, Body: wsdl}, nil
 }

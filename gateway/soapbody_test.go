@@ -35,7 +35,8 @@ type soapRegistry struct {
 	bodies  [][]byte
 	entered chan struct{}
 	hold    chan struct{}
-	wsdl    string
+	wsdl      string
+	wsdlCalls int
 }
 
 func (a *soapRegistry) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway.Response, error) {
@@ -53,7 +54,12 @@ func (a *soapRegistry) Exchange(ctx context.Context, out *gateway.Outbound) (*ga
 
 func (a *soapRegistry) CarriesSOAP() {}
 
-func (a *soapRegistry) WSDL(context.Context) ([]byte, error) { return []byte(a.wsdl), nil }
+func (a *soapRegistry) WSDL(context.Context) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.wsdlCalls++
+	return []byte(a.wsdl), nil
+}
 
 func (a *soapRegistry) calls() []*gateway.Outbound {
 	a.mu.Lock()
@@ -161,6 +167,10 @@ func (w *soapWorld) send(method, target, body string, header ...string) *httptes
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	for _, h := range header {
 		k, v, _ := strings.Cut(h, ": ")
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Add(k, v)
 	}
 	rec := httptest.NewRecorder()
