@@ -105,6 +105,17 @@ type client struct {
 	trust *trust // nil: no certificate identifies the client
 }
 
+// allows reports whether a none client may call from addr.
+func (c *client) allows(addr netip.Addr) bool {
+	addr = addr.Unmap().WithZone("")
+	for _, p := range c.from {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
 // Authenticator maps credentials to client ids. It is immutable after New
 // and safe for concurrent use (its Throttle is shared and locked).
 type Authenticator struct {
@@ -224,6 +235,42 @@ func HashKey(key string) string {
 // before looking at the credential, while cred.RemoteAddr's allowance of
 // failures is spent.
 func (a *Authenticator) Authenticate(client string, cred gateway.Credential) error {
+	return a.throttled(cred, func() (string, string) { return a.check(client, cred) })
+}
+
+// AuthenticateAny proves that cred belongs to some configured client, as
+// Authenticate would for that client, counting at most one failure; it is
+// for checks made before the claimed client is known (a SOAP envelope not
+// yet read). Errors as for Authenticate.
+func (a *Authenticator) AuthenticateAny(cred gateway.Credential) error {
+	return a.throttled(cred, func() (string, string) {
+		switch {
+		case cred.APIKey != "":
+			owner, ok := a.keys[sha256.Sum256([]byte(cred.APIKey))]
+			if !ok {
+				return ReasonUnknownKey, "unknown API key"
+			}
+			return a.check(owner, cred)
+		case cred.Certificate != nil:
+			owner, ok := a.certOwner(cred.Certificate)
+			if !ok {
+				return ReasonUnknownCertificate, "unknown client certificate"
+			}
+			return a.check(owner, cred)
+		}
+		for _, c := range a.clients {
+			if c.none && c.allows(cred.RemoteAddr) {
+				return "", ""
+			}
+		}
+		return ReasonNoCredential, noCredential
+	})
+}
+
+// throttled runs check (which returns a failure's reason and message, or
+// "" when the credential is good) unless cred's address is throttled, and
+// counts a failure.
+func (a *Authenticator) throttled(cred gateway.Credential, check func() (reason, msg string)) error {
 	th, l := a.opts.Throttle, a.opts.Limits
 	if th != nil {
 		if wait := th.wait(cred.RemoteAddr, l); wait > 0 {
@@ -231,7 +278,7 @@ func (a *Authenticator) Authenticate(client string, cred gateway.Credential) err
 			return &gateway.Error{Code: gateway.CodeRateLimited, Message: "too many failed authentications from this address", RetryAfter: wait}
 		}
 	}
-	reason, msg := a.check(client, cred)
+	reason, msg := check()
 	if reason == "" {
 		return nil
 	}
@@ -290,11 +337,8 @@ func (a *Authenticator) check(client string, cred gateway.Credential) (reason, m
 	if !c.none {
 		return ReasonNoCredential, noCredential
 	}
-	addr := cred.RemoteAddr.Unmap().WithZone("")
-	for _, p := range c.from {
-		if p.Contains(addr) {
-			return "", ""
-		}
+	if c.allows(cred.RemoteAddr) {
+		return "", ""
 	}
 	// The same answer as for a client that needs a credential: no one
 	// outside the networks learns that this client needs none.

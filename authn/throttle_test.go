@@ -245,3 +245,49 @@ func TestThrottleBounded(t *testing.T) {
 		t.Errorf("the oldest address: still remembered")
 	}
 }
+
+// TestAuthenticateAny checks the check made before the claimed client is
+// known: any client's own credential passes, and one bad attempt counts
+// one failure, however many clients there are.
+func TestAuthenticateAny(t *testing.T) {
+	w := newWorld(t)
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	obs := &countingObserver{n: map[string]int{}}
+	a, err := NewWithOptions(w.clients, Options{Throttle: NewThrottle(clock.Now), Limits: ThrottleLimits{Burst: 3, PerSecond: 1}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("198.51.100.9")
+	loopback := netip.MustParseAddr("127.0.0.1")
+	for _, c := range []struct {
+		name   string
+		cred   gateway.Credential
+		wantOK bool
+	}{
+		{"a client's key", gateway.Credential{APIKey: "demo-benefits-key", RemoteAddr: addr}, true},
+		{"a client's certificate", gateway.Credential{Certificate: w.benefitsCert, RemoteAddr: addr}, true},
+		{"key and certificate of one client", gateway.Credential{APIKey: "demo-eservice-key", Certificate: w.eserviceCert, RemoteAddr: addr}, true},
+		{"nothing, from a none client's network", gateway.Credential{RemoteAddr: loopback}, true},
+	} {
+		if err := a.AuthenticateAny(c.cred); err != nil {
+			t.Errorf("%s: got %v, want nil", c.name, err)
+		}
+	}
+	if n := len(obs.n); n != 0 {
+		t.Errorf("failures counted for good credentials: %v", obs.n)
+	}
+	for _, c := range []struct {
+		name, reason string
+		cred         gateway.Credential
+	}{
+		{"an unknown key", ReasonUnknownKey, gateway.Credential{APIKey: "nope", RemoteAddr: addr}},
+		{"keys and certificates of two clients", ReasonOtherClient, gateway.Credential{APIKey: "demo-eservice-key", Certificate: w.benefitsCert, RemoteAddr: addr}},
+		{"nothing, from elsewhere", ReasonNoCredential, gateway.Credential{RemoteAddr: addr}},
+	} {
+		checkUnauthenticated(t, a.AuthenticateAny(c.cred))
+		if got := obs.get(c.reason); got != 1 {
+			t.Errorf("%s: %s counted %d times, want once", c.name, c.reason, got)
+		}
+	}
+	checkRateLimited(t, a.AuthenticateAny(gateway.Credential{APIKey: "demo-eservice-key", RemoteAddr: addr}), time.Second)
+}

@@ -256,6 +256,26 @@ func init() {
 		}
 	})
 
+	// A SOAP call without X-Road-Client is checked before its envelope is
+	// read against every client's credentials; that check must count no
+	// failure for a good key, or a busy SOAP client throttles itself.
+	registerAttack("authn/soap-good-key-not-throttled", func(t *testing.T) {
+		w := newAttackWorld(t, nil)
+		for i := range 15 {
+			code := strconv.Itoa(10000951 + i)
+			a := w.do(t, "POST", "/", []byte(saEnvelope(saEservice, code, "")), with(saKey, saTextXML)...)
+			if a.Status != 200 {
+				t.Fatalf("SOAP call %d with eservice's key: %v, want 200", i, a)
+			}
+		}
+		for _, reason := range []string{"unknown_key", "other_client", "no_credential", "throttled"} {
+			series := `govbus_auth_failures_total{reason="` + reason + `"}`
+			if got := metricValue(t, w, series); got != "0" {
+				t.Errorf("%s: got %q, want 0", series, got)
+			}
+		}
+	})
+
 	// Item 9: over the consumer TLS listener, a certificate proves a
 	// client only when its whole subject is the configured DN and the
 	// client's own CA issued it, not revoked.

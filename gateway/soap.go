@@ -110,6 +110,11 @@ func preauthenticate(snap *Snapshot, header http.Header, cred Credential) error 
 		}
 		return snap.Authenticator.Authenticate(claimed, cred)
 	}
+	// One check, not one per client: each failed Authenticate counts
+	// against the caller's allowance of failures (authn's throttle).
+	if any, ok := snap.Authenticator.(interface{ AuthenticateAny(Credential) error }); ok {
+		return any.AuthenticateAny(cred)
+	}
 	for client := range snap.KnownClients {
 		if snap.Authenticator.Authenticate(client, cred) == nil {
 			return nil
