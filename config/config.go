@@ -6,7 +6,12 @@ package config
 // Config is the whole configuration of a node.
 type Config struct {
 	// Node names this govbus node in logs and the message log. Default "govbus".
-	Node      string    `yaml:"node"`
+	Node string `yaml:"node"`
+	// Demo marks the demo world (deploy/demo): only then may the message
+	// log's subject key be the published DemoSubjectKey, which anyone can
+	// use to hash guessed ids and match them against a stolen log. Default
+	// false.
+	Demo      bool      `yaml:"demo"`
 	Listeners Listeners `yaml:"listeners"`
 	// PublicURL is the base URL at which consumers reach the consumer API,
 	// e.g. https://govbus.example.gov.ua; getWsdl points a WSDL's
@@ -244,6 +249,12 @@ type Service struct {
 	// KeepBodies keeps request and response bodies in the message log
 	// (digests are always kept). Default false.
 	KeepBodies bool `yaml:"keep_bodies"`
+	// KeepBodiesPerDay bounds the bytes of bodies the message log keeps
+	// for this service per UTC day (counted by this process), so that a
+	// client cannot fill the log's disk: once spent, the service's calls
+	// get Server.LoggingFailed until the next day, and other services are
+	// not affected. Default 1GiB.
+	KeepBodiesPerDay ByteSize `yaml:"keep_bodies_per_day"`
 	// SOAP maps REST calls (/r1/...) onto the registry's SOAP operation,
 	// for adapter soap. X-Road SOAP requests pass through regardless.
 	SOAP *SOAPMapping `yaml:"soap"`

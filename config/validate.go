@@ -164,7 +164,9 @@ func (v *validator) registries(members map[string]bool) map[string]*Service {
 		for j, e := range r.Endpoints {
 			u, err := url.Parse(e)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-				v.addf(idx(p+".endpoints", j), "%q is not an absolute http(s) URL without query", e)
+				v.addf(idx(p+".endpoints", j), "%q is not an absolute http(s) URL without query", RedactURL(e))
+			} else if u.User != nil {
+				v.addf(idx(p+".endpoints", j), "%q carries credentials: use the registry's auth instead", RedactURL(e))
 			}
 		}
 		v.upstreamAuth(p+".auth", r.Auth)
@@ -476,7 +478,7 @@ func (v *validator) tracing() {
 	t := v.cfg.Tracing
 	if t.Endpoint != "" {
 		if u, err := url.Parse(t.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.addf("tracing.endpoint", "%q is not an http(s) URL", t.Endpoint)
+			v.addf("tracing.endpoint", "%q is not an http(s) URL", RedactURL(t.Endpoint))
 		}
 	}
 	switch t.Sampler {
@@ -512,5 +514,8 @@ func (v *validator) messageLog() {
 	}
 	if ml.SubjectKey != "" && len(ml.SubjectKey) < 16 {
 		v.addf("message_log.subject_key", "must be at least 16 bytes")
+	}
+	if ml.SubjectKey == DemoSubjectKey && !v.cfg.Demo {
+		v.addf("message_log.subject_key", "is the demo's published key (is GOVBUS_SUBJECT_KEY unset?): set a secret key, or demo: true for the demo world only")
 	}
 }

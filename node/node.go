@@ -61,6 +61,10 @@ type Options struct {
 	// AuthObserver is told of each failed authentication (metrics); nil:
 	// no one is.
 	AuthObserver authn.Observer
+	// Bodies counts the bodies the message log keeps against each
+	// service's keep_bodies_per_day; pass the same one to every Build.
+	// Nil: a budget of this Snapshot's own.
+	Bodies *BodyBudget
 	// Previous is the running snapshot when reloading: a registry whose
 	// configuration did not change keeps its adapter — its connection
 	// pool, circuit breakers, retry budget and bulkhead — so a reload
@@ -125,7 +129,20 @@ func Build(cfg *config.Config, opts Options) (*gateway.Snapshot, error) {
 				disclose[r.ID] = r.DiscloseAfter.D()
 			}
 		}
-		s.MessageLog = &MessageLog{Log: opts.AuditLog, SubjectKey: key, DiscloseAfter: disclose, Now: opts.Now}
+		bodies := opts.Bodies
+		if bodies == nil {
+			bodies = NewBodyBudget(opts.Now)
+		}
+		limits := map[string]int64{}
+		for _, r := range cfg.Registries {
+			for _, svc := range r.Services {
+				if svc.KeepBodies {
+					limits[r.ID+"/"+svc.Code] = int64(svc.KeepBodiesPerDay)
+				}
+			}
+		}
+		s.MessageLog = &MessageLog{Log: opts.AuditLog, SubjectKey: key, DiscloseAfter: disclose, Now: opts.Now,
+			Bodies: bodies, BodyLimits: limits}
 	}
 	if opts.AuditStore != nil {
 		names := map[string]string{}

@@ -100,7 +100,7 @@ func serve(args []string, stderr io.Writer) int {
 	// Rate-limit buckets and quotas live as long as the process: every
 	// Build, reloads included, gets the same state.
 	buildOpts := node.Options{Logger: logger, Observer: upstream, Tracer: tracing.Tracer(), Propagator: tracing.Propagator,
-		Limits: ratelimit.NewState(time.Now)}
+		Limits: ratelimit.NewState(time.Now), Bodies: node.NewBodyBudget(time.Now)}
 	// So do the counts of failed authentications per source address.
 	buildOpts.AuthThrottle = authn.NewThrottle(time.Now)
 	buildOpts.AuthObserver = observability.NewAuthFailures(reg, authn.FailureReasons())
