@@ -2,10 +2,12 @@ package authn
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -84,6 +86,12 @@ func CRLIssuer(l *x509.RevocationList, cas []*x509.Certificate) (*x509.Certifica
 // trust is what makes a certificate one of a client's: its own CAs and
 // what they revoked.
 type trust struct {
+	// verified remembers the certificates whose chain to roots was
+	// verified, with the time span the chain is valid in, so that a client
+	// on a kept-alive connection is not verified again on every request.
+	mu       sync.Mutex
+	verified map[[sha256.Size]byte]span
+
 	roots *x509.CertPool
 	// revoked maps an issuing CA's subject (DER) to the serial numbers
 	// (decimal) it revoked.
@@ -117,10 +125,7 @@ func newTrust(cas []*x509.Certificate, crls []*x509.RevocationList) (*trust, err
 // authentication at now and that the CA that issued it did not revoke
 // it. It returns the failure reason and a message, or "" when c is good.
 func (t *trust) check(c *x509.Certificate, now time.Time) (reason, msg string) {
-	_, err := c.Verify(x509.VerifyOptions{
-		Roots: t.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	if err != nil {
+	if !t.chains(c, now) {
 		return ReasonUntrustedCertificate, "the client certificate was not issued by the client's CA"
 	}
 	// Serial numbers are unique per issuer: any of the client's lists by
@@ -129,4 +134,45 @@ func (t *trust) check(c *x509.Certificate, now time.Time) (reason, msg string) {
 		return ReasonRevokedCertificate, "the client certificate is revoked"
 	}
 	return "", ""
+}
+
+// span is when a verified chain is valid.
+type span struct{ from, until time.Time }
+
+// maxVerified bounds trust.verified; past it the map starts afresh.
+const maxVerified = 1024
+
+// chains reports whether c chains to one of t's roots, for client
+// authentication, at now.
+func (t *trust) chains(c *x509.Certificate, now time.Time) bool {
+	key := sha256.Sum256(c.Raw)
+	t.mu.Lock()
+	sp, ok := t.verified[key]
+	t.mu.Unlock()
+	if ok {
+		return !now.Before(sp.from) && !now.After(sp.until)
+	}
+	chains, err := c.Verify(x509.VerifyOptions{
+		Roots: t.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return false
+	}
+	// The span of the first chain: within it, that chain alone proves c.
+	sp = span{from: c.NotBefore, until: c.NotAfter}
+	for _, ca := range chains[0][1:] {
+		if ca.NotBefore.After(sp.from) {
+			sp.from = ca.NotBefore
+		}
+		if ca.NotAfter.Before(sp.until) {
+			sp.until = ca.NotAfter
+		}
+	}
+	t.mu.Lock()
+	if t.verified == nil || len(t.verified) >= maxVerified {
+		t.verified = map[[sha256.Size]byte]span{}
+	}
+	t.verified[key] = sp
+	t.mu.Unlock()
+	return true
 }
