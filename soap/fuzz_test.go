@@ -73,3 +73,31 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubjectText checks that SubjectText never panics, answers only
+// *Error, and that a value it returns is one reading away from the bytes:
+// no white space at its edges, and found whenever a value is returned.
+func FuzzSubjectText(f *testing.F) {
+	f.Add([]byte(baseEnvelope), "code")
+	f.Add([]byte(strings.Replace(baseEnvelope, "<c:code>10000001</c:code>", "<c:code>1<!---->0</c:code><c:code>2</c:code>", 1)), "code")
+	f.Add([]byte(strings.Replace(baseEnvelope, "<c:code>10000001</c:code>", "<c:code><![CDATA[ 1 ]]></c:code>", 1)), "code")
+	f.Fuzz(func(t *testing.T, env []byte, element string) {
+		v, found, err := SubjectText(env, element, Limits{MaxBytes: 1 << 20})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is a %T, not a *Error", err, err)
+			}
+			if v != "" || found {
+				t.Fatalf("an error with a value: %q, %v", v, found)
+			}
+			return
+		}
+		if v != "" && !found {
+			t.Fatalf("value %q without found", v)
+		}
+		if v != "" && (isBlank(v[0]) || isBlank(v[len(v)-1])) {
+			t.Fatalf("value %q has white space at an edge", v)
+		}
+	})
+}

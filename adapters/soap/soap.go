@@ -192,15 +192,15 @@ func (a *Adapter) Close() { a.stack.Close() }
 // Status reports the registry's endpoints, breakers and in-flight count.
 func (a *Adapter) Status() any { return a.stack.Status() }
 
-// Exchange sends out to the registry, as passthrough (out.SOAP set) or
-// REST-to-SOAP (see the package documentation), and returns the answer.
+// Exchange sends out to the registry, as passthrough (a POST with out.SOAP
+// set) or REST-to-SOAP (see the package documentation), and returns the answer.
 // Without an answer the error is the outbound stack's *gateway.Error; a
 // SOAP request without a checked envelope and a REST call that no
 // ServiceMapping covers are CodeBadRequest, and an answer that cannot be
 // turned into JSON is CodeInternalError.
 func (a *Adapter) Exchange(ctx context.Context, out *gateway.Outbound) (*gateway.Response, error) {
 	switch {
-	case out.SOAP != nil:
+	case out.SOAP != nil && out.Method == http.MethodPost:
 		return a.passthrough(ctx, out)
 	case isSOAPRequest(out):
 		return nil, gateway.Errorf(gateway.CodeBadRequest, "a SOAP message that govbus has not checked is never passed on")
