@@ -108,17 +108,48 @@ func ParseClientID(s string) (ClientID, error) {
 }
 
 // ParseServiceID parses INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM/SERVICECODE
-// as it appears in a header or a configuration file. A '/' inside the
-// service code is written %2F; every part is percent-decoded once.
+// as it appears in a configuration file or a flag. Everything after the
+// fourth '/' is the service code, whose own '/'s may be written plain
+// (BAR/SERVICE, as X-Road names the code) or as %2F; every part is
+// percent-decoded once. A request target is parsed by ParseTarget instead,
+// where only %2F can stand for a '/' of the code.
 // It returns a CodeBadRequest *Error when s is not a valid service id.
 func ParseServiceID(s string) (ServiceID, error) {
 	var parts [5]string
-	if !splitN(s, parts[:]) {
-		return ServiceID{}, Errorf(CodeBadRequest, "malformed service identifier: want INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM/SERVICECODE")
+	rest := s
+	for i := 0; i < 4; i++ {
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return ServiceID{}, Errorf(CodeBadRequest, "malformed service identifier: want INSTANCE/MEMBERCLASS/MEMBERCODE/SUBSYSTEM/SERVICECODE")
+		}
+		parts[i], rest = rest[:j], rest[j+1:]
 	}
-	var raw [5]string
-	copy(raw[:], parts[:])
-	return serviceFromParts(raw)
+	if strings.IndexByte(rest, '/') < 0 {
+		parts[4] = rest
+		return serviceFromParts(parts)
+	}
+	// A plain '/' in the code: each piece is decoded once, then joined.
+	var dec [5]string
+	for i, p := range parts[:4] {
+		d, ok := unescapePart(p)
+		if !ok {
+			return ServiceID{}, Errorf(CodeBadRequest, "malformed service identifier: bad percent-encoding")
+		}
+		dec[i] = d
+	}
+	var b strings.Builder
+	for i, piece := range strings.Split(rest, "/") {
+		d, ok := unescapePart(piece)
+		if !ok {
+			return ServiceID{}, Errorf(CodeBadRequest, "malformed service identifier: bad percent-encoding")
+		}
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(d)
+	}
+	dec[4] = b.String()
+	return serviceFromDecoded(dec)
 }
 
 // serviceFromParts decodes and validates the five raw (percent-encoded)
@@ -132,6 +163,11 @@ func serviceFromParts(raw [5]string) (ServiceID, error) {
 		}
 		dec[i] = d
 	}
+	return serviceFromDecoded(dec)
+}
+
+// serviceFromDecoded validates the five decoded parts of a service id.
+func serviceFromDecoded(dec [5]string) (ServiceID, error) {
 	for _, p := range dec[:4] {
 		if !validPart(p) {
 			return ServiceID{}, Errorf(CodeBadRequest, "malformed service identifier: each part must be 1-255 characters of A-Z a-z 0-9 ' ( ) + , - . = ?")
@@ -169,7 +205,7 @@ func unescapePart(p string) (string, bool) {
 	if n == 0 {
 		return p, true
 	}
-	b := make([]byte, 0, len(p)-2*n)
+	b := make([]byte, 0, max(len(p)-2*n, 0)) // "%%" has more % than room
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c != '%' {

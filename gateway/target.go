@@ -49,8 +49,9 @@ type Target struct {
 // ParseTarget parses the raw request target (origin form) of a consumer
 // request. It never cleans or rewrites the path: every part of the service
 // id is percent-decoded once, and in the path after the service code a "."
-// or ".." segment (literal or encoded), an encoded '/' or '\', a literal '\'
-// or a broken percent-encoding is refused.
+// or ".." segment (literal or encoded, alone or before a ';' matrix
+// parameter), an encoded '/' or '\', a literal '\', a NUL or a broken
+// percent-encoding is refused.
 // Errors are *Error with CodeURITooLong, CodeBadRequest or, for a target that
 // names nothing govbus serves, CodeUnknownService.
 func ParseTarget(raw string) (Target, error) {
@@ -117,7 +118,10 @@ func ParseTarget(raw string) (Target, error) {
 	return Target{Kind: TargetService, Service: svc, Path: rest, RawQuery: query}, nil
 }
 
-// checkPath refuses traversal and separator tricks in the forwarded path.
+// checkPath refuses traversal and separator tricks in the forwarded path:
+// a segment that is "." or "..", or whose part before its first ';' is,
+// once percent-decoded (checking the decoded form covers the raw one); an
+// encoded '/' or '\', a literal '\', a NUL or a broken percent-encoding.
 func checkPath(p string) error {
 	for p != "" {
 		p = p[1:] // skip '/'
@@ -134,12 +138,27 @@ func checkPath(p string) error {
 		if !ok {
 			return Errorf(CodeBadRequest, "malformed percent-encoding in path")
 		}
-		if dec == "." || dec == ".." {
+		if isDot(dec) || isDot(beforeParam(dec)) {
+			// Tomcat, Jetty and Spring drop ";params" from a segment and
+			// then resolve what is left: "..;x" climbs like "..".
 			return Errorf(CodeBadRequest, "dot segment in path")
+		}
+		if strings.IndexByte(dec, 0) >= 0 {
+			return Errorf(CodeBadRequest, "NUL in path")
 		}
 		if strings.ContainsAny(dec, "/\\") {
 			return Errorf(CodeBadRequest, "encoded slash or backslash in path")
 		}
 	}
 	return nil
+}
+
+func isDot(seg string) bool { return seg == "." || seg == ".." }
+
+// beforeParam returns seg up to its first ';' (all of it when none).
+func beforeParam(seg string) string {
+	if i := strings.IndexByte(seg, ';'); i >= 0 {
+		return seg[:i]
+	}
+	return seg
 }

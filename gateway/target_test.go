@@ -22,6 +22,10 @@ func TestParseTarget(t *testing.T) {
 		{in: svc + "/a/b?x=1&y=%2F", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/a/b", query: "x=1&y=%2F"},
 		{in: svc + "/a%20b/c%3Fd", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/a%20b/c%3Fd"},
 		{in: svc + "//double", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "//double"},
+		// Matrix parameters that hide no dot segment are forwarded as sent.
+		{in: svc + "/persons/1000000042;x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/1000000042;x"},
+		{in: svc + "/persons/;../x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/;../x"},
+		{in: svc + "/persons/...;x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/...;x"},
 		{in: "/r1/INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE/v1/bar/zyggy?quu=1", kind: TargetService, service: "INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE", path: "/v1/bar/zyggy", query: "quu=1"},
 		{in: "/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE/x", kind: TargetService, service: "INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE", path: "/x"},
 		{in: "/r1/UA/GOV/00000001/civil-registry/listMethods", kind: TargetMeta, service: "UA/GOV/00000001/civil-registry/", meta: MetaListMethods},
@@ -41,8 +45,25 @@ func TestParseTarget(t *testing.T) {
 		{in: svc + "/a%5cb", wantCode: CodeBadRequest},
 		{in: svc + "/a%5C..", wantCode: CodeBadRequest},
 		{in: svc + "/a\\b", wantCode: CodeBadRequest},
+		// A dot segment behind a matrix parameter: Tomcat and Spring
+		// strip ";..." and then resolve the dot segment upward.
+		{in: svc + "/persons/..;/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/.;/admin", wantCode: CodeBadRequest},
+		{in: svc + "/..;x=1/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/..;", wantCode: CodeBadRequest},
+		{in: svc + "/persons/%2e%2e;x/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/.%2E;/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/..%3B/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/.%3bx/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/%2e%2e%3b/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/..;a;b/admin", wantCode: CodeBadRequest},
+		// NUL ends the segment for C-based stacks ("..%00" is "..").
+		{in: svc + "/persons/..%00/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/1%00", wantCode: CodeBadRequest},
 		{in: svc + "/a%zz", wantCode: CodeBadRequest},
 		{in: svc + "/a%2", wantCode: CodeBadRequest},
+		{in: svc + "/%%", wantCode: CodeBadRequest},
+		{in: "/r1/UA/GOV/%%/civil-registry/persons", wantCode: CodeBadRequest},
 		{in: svc + "/a#frag", wantCode: CodeBadRequest},
 		{in: "/r1/INSTANCE%2FCLASS%2FMEMBER%2FSUBSYSTEM%2FBARSERVICE", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/00000001", wantCode: CodeBadRequest},
@@ -74,23 +95,56 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
+// FuzzParseTarget checks ParseTarget's promises on any input: it never
+// panics; it refuses only with the documented codes; an accepted exchange's
+// path holds no dot segment in any form a registry may read (raw, decoded,
+// before a ';'), no encoded slash or backslash, no backslash and no NUL;
+// and its service id prints back to itself.
 func FuzzParseTarget(f *testing.F) {
-	f.Add("/r1/UA/GOV/00000001/civil-registry/persons/persons/1")
-	f.Add("/r1/A/B/C/D/E%2FF/%2e%2e")
+	const svc = "/r1/UA/GOV/00000001/civil-registry/persons"
+	for _, seed := range []string{
+		svc + "/persons/1000000042", "/r1/A/B/C/D/E%2FF/%2e%2e", svc + "/persons/..;/admin",
+		svc + "/persons/.;/admin", svc + "/persons/%2e%2e;x/admin", svc + "/persons/..%3B/admin",
+		svc + "/persons/.%3bx", svc + "/persons/1000000042;x", svc + "/persons/..%00", svc + "/a%5c..",
+		svc + "/a%2fb", svc + "/persons/%252e%252e/admin", "/r1/UA/GOV/00000001/civil-registry/listMethods",
+		"/listClients?instanceId=UA", "/tracker/v1/accesses?subject=1", "/", "/r1/UA%2FGOV/1/x/y",
+		svc + "/x?a=..;/", svc + "//..;//", svc + "/x#frag",
+	} {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := ParseTarget(in)
 		if err != nil {
+			switch CodeOf(err) {
+			case CodeBadRequest, CodeURITooLong, CodeUnknownService:
+			default:
+				t.Fatalf("ParseTarget(%q) code %q, want only BadRequest, URITooLong or UnknownService", in, CodeOf(err))
+			}
 			return
 		}
-		if got.Kind == TargetService {
-			if err := checkPath(got.Path); err != nil {
-				t.Fatalf("accepted path %q fails its own check: %v", got.Path, err)
+		if got.Kind != TargetService {
+			return
+		}
+		if strings.ContainsAny(got.Path, "\\?#") {
+			t.Fatalf("accepted path %q of %q", got.Path, in)
+		}
+		for _, seg := range strings.Split(got.Path, "/") {
+			dec, ok := unescapePart(seg)
+			if !ok {
+				t.Fatalf("accepted broken encoding %q in %q", seg, in)
 			}
-			for _, seg := range strings.Split(got.Path, "/") {
-				if seg == ".." || seg == "." {
-					t.Fatalf("accepted dot segment in %q", in)
+			for _, form := range []string{seg, dec, beforeParam(seg), beforeParam(dec)} {
+				if form == "." || form == ".." {
+					t.Fatalf("accepted dot segment %q (as %q) in %q", seg, form, in)
 				}
 			}
+			if strings.ContainsAny(dec, "/\\\x00") {
+				t.Fatalf("accepted encoded separator or NUL %q in %q", seg, in)
+			}
+		}
+		id, err := ParseServiceID(got.Service.String())
+		if err != nil || id != got.Service {
+			t.Fatalf("service %q of %q does not parse back (%v, %+v)", got.Service.String(), in, err, id)
 		}
 	})
 }
