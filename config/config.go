@@ -258,6 +258,26 @@ type Service struct {
 	// SOAP maps REST calls (/r1/...) onto the registry's SOAP operation,
 	// for adapter soap. X-Road SOAP requests pass through regardless.
 	SOAP *SOAPMapping `yaml:"soap"`
+	// PassHeaders are consumer request headers forwarded to the registry
+	// besides the default end-to-end set (gateway.DefaultRequestHeaders:
+	// Accept, Accept-Charset, Accept-Language, Content-Type,
+	// Content-Language, If-Match, If-None-Match, If-Modified-Since,
+	// If-Unmodified-Since; SOAPAction for soap registries; the subject
+	// header of subject {in: header}). Every other consumer header is
+	// dropped, and what is dropped is not seen by rule conditions either.
+	// Reserved and dangerous names (X-Road-*, Authorization, Cookie,
+	// X-HTTP-Method-Override, X-Original-URL, X-Real-IP, ...) and names
+	// with '_' are refused. Default: none, e.g. [X-Tenant].
+	PassHeaders []string `yaml:"pass_headers"`
+	// PassResponseHeaders are registry answer headers passed to the
+	// consumer besides the default set (gateway.DefaultResponseHeaders:
+	// Content-Type, Content-Language, Content-Encoding,
+	// Content-Disposition, Cache-Control, Expires, Last-Modified, ETag,
+	// Vary, Retry-After). Under a rule with fields only Content-Type and
+	// Content-Language pass, whatever this lists. Set-Cookie,
+	// WWW-Authenticate, X-Road-* and hop-by-hop names are refused.
+	// Default: none, e.g. [Location].
+	PassResponseHeaders []string `yaml:"pass_response_headers"`
 }
 
 // SOAPMapping turns a REST call into a SOAP operation and its answer into

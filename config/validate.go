@@ -267,6 +267,7 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 		v.addf(p+".max_request_bytes", "must be positive")
 	}
 	v.file(p+".openapi", s.OpenAPI, false)
+	v.serviceHeaders(p, s)
 	if m := s.SOAP; m != nil {
 		if r.Adapter != "soap" {
 			v.addf(p+".soap", "only for registries with adapter soap")

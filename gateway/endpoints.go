@@ -257,12 +257,23 @@ func (c chain) rateLimit(next endpoint.Endpoint) endpoint.Endpoint {
 	}
 }
 
+// fieldLimiter is implemented by a Minimiser that tells, before the call,
+// whether a rule lists fields.
+type fieldLimiter interface{ Limits(ruleID string) bool }
+
 // minimise removes from the registry's answer the fields the allowing rule
-// does not grant, failing closed when the answer cannot be filtered.
+// does not grant, failing closed when the answer cannot be filtered. Under
+// such a rule only the content headers of the answer pass (an ETag or a
+// file name describes the whole answer), and the call goes without
+// conditional request headers (compared with the whole answer they would
+// tell the client what the hidden fields hold).
 func (c chain) minimise(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
-		out, err := next(ctx, request)
 		req := request.(*Request)
+		if l, ok := req.Snapshot.Minimiser.(fieldLimiter); ok && l.Limits(req.Decision.RuleID) {
+			dropConditional(req.Header)
+		}
+		out, err := next(ctx, request)
 		m := req.Snapshot.Minimiser
 		if err != nil || m == nil {
 			return out, err
@@ -280,7 +291,7 @@ func (c chain) minimise(next endpoint.Endpoint) endpoint.Endpoint {
 		resp.OriginalSHA256 = digestHex(resp.Body)
 		releaseResponse(resp)
 		resp.Body, resp.Release = body, nil
-		resp.Header.Del("Content-Length")
+		contentOnly(resp.Header)
 		return resp, nil
 	}
 }

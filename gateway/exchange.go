@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/govbus/govbus/policies"
@@ -158,6 +159,15 @@ type Route struct {
 	Subject *SubjectSpec
 	// KeepBodies keeps the bodies in the message log.
 	KeepBodies bool
+	// PassHeaders are consumer headers forwarded to the registry besides
+	// the default end-to-end set (headers.go); nil: the default set only.
+	PassHeaders []string
+	// PassResponseHeaders are registry answer headers passed to the
+	// consumer besides the default set; nil: the default set only.
+	PassResponseHeaders []string
+	// headers holds the allowlists built from the two lists above at first
+	// use (routes are immutable once in a Snapshot).
+	headers atomic.Pointer[headerRules]
 	// RegistryFingerprint identifies the registry's configuration; a
 	// reload keeps the adapter of a registry whose fingerprint is unchanged.
 	RegistryFingerprint string

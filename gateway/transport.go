@@ -148,6 +148,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.encodeError(ctx, err, w)
 		return
 	}
+	if err := checkHead(r.Header); err != nil {
+		h.encodeError(ctx, err, w)
+		return
+	}
 	t := &in.target
 	r = r.WithContext(ctx)
 	switch t.Kind {
@@ -220,7 +224,17 @@ func (h *Handler) decode(ctx context.Context, r *http.Request) (any, error) {
 	sum := SummaryFrom(ctx)
 	sum.MessageID, sum.RequestID = req.MessageID, req.RequestID
 	h.credentials(r, req)
-	req.Header = endToEnd(r.Header, 10)
+	if t.Kind == TargetService {
+		// What reaches the registry is the service's allowlist; the
+		// service is looked up again (and refused if unknown) by route.
+		var route *Route
+		if req.Snapshot != nil {
+			route = req.Snapshot.Routes[req.ServiceKey]
+		}
+		req.Header = forwardHeaders(r.Header, route, 10)
+	} else {
+		req.Header = conditionHeaders(r.Header, 10)
+	}
 	return req, nil
 }
 
@@ -255,7 +269,11 @@ func (h *Handler) encodeResponse(ctx context.Context, w http.ResponseWriter, res
 		defer resp.Release()
 	}
 	wh := w.Header()
-	responseHeader(wh, resp.Header)
+	var route *Route
+	if resp.Request != nil {
+		route = resp.Request.Route
+	}
+	routeResponseHeader(wh, resp.Header, route)
 	vals := make([]string, 0, 6) // one allocation for every value set here
 	set := func(name, v string) {
 		vals = append(vals, v)

@@ -58,6 +58,7 @@ registries:
         timeout: 300ms
         subject: {in: path, name: id}
         openapi: ../registrysim/civil-openapi.yaml
+        pass_headers: [X-Custom-Header, X-Drop-Me]
       - code: documents
         methods: [GET, POST]
         max_request_bytes: 1KiB
@@ -67,6 +68,7 @@ registries:
     services:
       - code: echo
         methods: [GET, POST]
+        pass_response_headers: [X-Custom, X-Secret]
   - id: UA/GOV/00000007/down
     endpoints: [%s]
     retry: {max: 1, wait_min: 1ms, wait_max: 2ms}

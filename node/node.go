@@ -227,6 +227,7 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 			Methods: svc.Methods, Paths: svc.Paths, Timeout: svc.Timeout.D(),
 			MaxRequestBytes: int64(svc.MaxRequestBytes), Idempotent: svc.Idempotent, Adapter: adapter,
 			KeepBodies: svc.KeepBodies, RegistryFingerprint: fp,
+			PassHeaders: svc.PassHeaders, PassResponseHeaders: svc.PassResponseHeaders,
 		}
 		if r.Adapter == "soap" {
 			route.ServiceType = "WSDL"

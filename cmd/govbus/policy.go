@@ -112,6 +112,10 @@ func policyCmd(args []string, stdout, stderr io.Writer) int {
 	declared := declaredService(cfg, q.Service)
 	if declared != nil {
 		q.PathTemplates = declared.Paths // what a live call's route carries
+		if err := forwardedHeaders(q.Header, declared); err != nil {
+			fmt.Fprintf(stderr, "govbus policy explain: --header %v\n", err)
+			return 2
+		}
 	}
 
 	d := engine.Decide(q)
@@ -315,10 +319,31 @@ func parseHeaders(raw []string) (http.Header, error) {
 	return h, nil
 }
 
+// forwardedHeaders refuses the headers that the service's allowlist drops
+// before a condition sees them (the defaults and its pass_headers).
+func forwardedHeaders(h http.Header, svc *config.Service) error {
+	route := &gateway.Route{PassHeaders: svc.PassHeaders}
+	if svc.SOAP != nil {
+		route.ServiceType = "WSDL"
+	}
+	if sub := svc.Subject; sub != nil {
+		route.Subject = &gateway.SubjectSpec{In: sub.In, Name: sub.Name}
+	}
+	for name := range h {
+		if !route.ForwardsHeader(name) {
+			return fmt.Errorf("%s: this service does not forward it (add it to its pass_headers), so conditions never see it", name)
+		}
+	}
+	return nil
+}
+
 // conditionHeader refuses the headers that govbus removes before a
-// condition sees them (gateway.IsReservedHeader).
+// condition sees them (gateway.IsReservedHeader), and names with '_', for
+// which govbus refuses the whole call.
 func conditionHeader(name string) error {
 	switch {
+	case strings.IndexByte(name, '_') >= 0:
+		return errors.New("govbus refuses a call with a header name holding '_'")
 	case strings.HasPrefix(name, "X-Road-"):
 		return errors.New("X-Road-* headers do not reach conditions as headers; use --purpose, --user-id, --issue or --represented-party")
 	case strings.HasPrefix(name, "X-Forwarded-"):

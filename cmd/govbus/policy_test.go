@@ -25,6 +25,7 @@ registries:
       - code: documents
         methods: [GET, POST]
         paths: ["/documents/{id}"]
+        pass_headers: [X-Tenant]
 clients:
   - id: UA/GOV/00000003/eservice
     auth:
@@ -174,6 +175,9 @@ func TestPolicyExplainBadFlags(t *testing.T) {
 		{[]string{"--header", "X Tenant: kyiv"}, `"X Tenant" is not a header name`},
 		{[]string{"--header", "X-Road-UserId: UA1"}, "use --purpose, --user-id, --issue or --represented-party"},
 		{[]string{"--header", "Authorization: Bearer k"}, "conditions never see it"},
+		{[]string{"--header", "X-Office: kyiv"}, "X-Office: this service does not forward it (add it to its pass_headers)"},
+		{[]string{"--header", "Cookie: a=b"}, "Cookie: this service does not forward it"},
+		{[]string{"--header", "X_Tenant: kyiv"}, "header name holding '_'"},
 		{[]string{"--represented-party", "A/B/C"}, "want CLASS/CODE"},
 		{[]string{"--represented-party", "PRIV/"}, "want CLASS/CODE"},
 		{[]string{"--user-id", strings.Repeat("x", 1025)}, "--user-id is longer than 1024 bytes"},
