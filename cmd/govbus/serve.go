@@ -314,6 +314,11 @@ type listener struct {
 
 func (l *listener) listen() (err error) {
 	l.ln, err = net.Listen("tcp", l.addr)
+	if err == nil && l.tls == nil {
+		// An obs-folded header line gets 400 and a closed connection
+		// (on TLS listeners Go's server must see the *tls.Conn itself).
+		l.ln = gateway.FoldGuard(l.ln)
+	}
 	return err
 }
 
