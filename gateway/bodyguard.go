@@ -131,7 +131,7 @@ func (g *bodyGuard) read(r io.Reader, declared, limit int64, buf *bytes.Buffer) 
 	}
 	g.started = g.now()
 	defer g.clearDeadline()
-	n, err := buf.ReadFrom(&guardedReader{g: g, r: io.LimitReader(r, limit+1)})
+	n, err := buf.ReadFrom(&guardedReader{g: g, r: io.LimitReader(r, limit+1), declared: declared >= 0})
 	if err != nil {
 		var e *Error
 		switch {
@@ -163,12 +163,15 @@ func (g *bodyGuard) clearDeadline() {
 	}
 }
 
-// guardedReader moves the read deadline along as bytes arrive and takes
-// budget for the bytes past the reservation.
+// guardedReader moves the read deadline along as bytes arrive and, for a
+// body of unknown length, takes budget before each read.
 type guardedReader struct {
-	g    *bodyGuard
-	r    io.Reader
-	read int64
+	g *bodyGuard
+	r io.Reader
+	// declared: the body's length was declared and taken whole (net/http
+	// never reads past a Content-Length).
+	declared bool
+	read     int64
 }
 
 func (gr *guardedReader) Read(p []byte) (int, error) {
@@ -178,14 +181,21 @@ func (gr *guardedReader) Read(p []byte) (int, error) {
 		// server's read timeout.
 		_ = g.rc.SetReadDeadline(g.deadline(gr.read + bodyChunk))
 	}
+	if !gr.declared {
+		// Budget before bytes: a body of unknown length never holds more
+		// than it has taken.
+		if len(p) > bodyChunk {
+			p = p[:bodyChunk]
+		}
+		if need := gr.read + int64(len(p)) - g.held; need > 0 {
+			step := max(need, bodyChunk)
+			if !g.budget.take(step) {
+				return 0, errBodyBudget()
+			}
+			g.held += step
+		}
+	}
 	n, err := gr.r.Read(p)
 	gr.read += int64(n)
-	if over := gr.read - g.held; over > 0 {
-		step := max(over, bodyChunk)
-		if !g.budget.take(step) {
-			return n, errBodyBudget()
-		}
-		g.held += step
-	}
 	return n, err
 }

@@ -442,3 +442,29 @@ func TestBodyReadDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyBudgetChunked: a body of unknown length takes the budget as it
+// arrives, and is refused once it would pass it.
+func TestBodyBudgetChunked(t *testing.T) {
+	w := newSOAPWorld(t, gateway.Options{MaxBodyBytesInFlight: 128 << 10}, nil)
+	for _, target := range []string{"/", restTarget} {
+		body := &countingReader{r: io.MultiReader(strings.NewReader(envelope(eservice, "", "")), bytes.NewReader(make([]byte, 512<<10)))}
+		req := httptest.NewRequest("POST", target, io.NopCloser(body))
+		req.ContentLength = -1
+		for _, h := range asEservice {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		if got := rec.Header().Get("X-Road-Error"); got != "Server.RegistryBusy" {
+			t.Errorf("%s: X-Road-Error %q, want Server.RegistryBusy", target, got)
+		}
+		if body.n > 128<<10+64<<10 {
+			t.Errorf("%s: %d bytes read, want at most the budget and one step", target, body.n)
+		}
+	}
+	if rec := w.send("POST", restTarget, envelope(eservice, "", companyBody), asEservice...); rec.Code != 200 {
+		t.Errorf("after the refusals: status %d %q, want the budget back", rec.Code, rec.Header().Get("X-Road-Error"))
+	}
+}
