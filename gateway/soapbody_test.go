@@ -30,11 +30,11 @@ const (
 // answers with a SOAP envelope; hold, when set, blocks each exchange
 // until it is closed, after telling entered.
 type soapRegistry struct {
-	mu      sync.Mutex
-	got     []*gateway.Outbound
-	bodies  [][]byte
-	entered chan struct{}
-	hold    chan struct{}
+	mu        sync.Mutex
+	got       []*gateway.Outbound
+	bodies    [][]byte
+	entered   chan struct{}
+	hold      chan struct{}
 	wsdl      string
 	wsdlCalls int
 }
