@@ -1,6 +1,7 @@
 package soap
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -101,6 +102,43 @@ func TestMultipartAccepted(t *testing.T) {
 			}
 			if string(req.Envelope) != baseEnvelope || req.Client.String() != "UA/GOV/00000003/eservice" {
 				t.Errorf("Envelope or client not the first part's: %s", req.Client)
+			}
+		})
+	}
+}
+
+// TestMultipartSmugglingCorpus frames the corpus's valid X-Road requests
+// as SOAP with attachments: each is accepted as the first part, and
+// refused when another envelope of the corpus rides along or start=
+// points past the first part.
+func TestMultipartSmugglingCorpus(t *testing.T) {
+	dir := corpusDir(t, "soap", "messages", "valid")
+	const related = `multipart/related; type="text/xml"; boundary=MIME_b`
+	part := func(id, body string) string {
+		return "Content-Type: text/xml; charset=UTF-8\r\nContent-ID: <" + id + ">\r\n\r\n" + body
+	}
+	other := string(readFile(t, filepath.Join(dir, "xroad-proxy-simple.query.xml")))
+	for _, tc := range validRequests {
+		if tc.file == "xroad-proxy-simple.query.xml" {
+			continue
+		}
+		t.Run(tc.file, func(t *testing.T) {
+			env := string(readFile(t, filepath.Join(dir, tc.file)))
+			req, err := ParseRequest([]byte(multipartOf(part("root", env), "Content-Type: application/octet-stream\r\n\r\nx")), related, Limits{})
+			if err != nil || req.Client.String() != tc.client {
+				t.Fatalf("as the first part: %v (client %v), want accepted as %s", err, req, tc.client)
+			}
+			for name, body := range map[string]string{
+				"second envelope":       multipartOf(part("root", env), part("other", other)),
+				"start names the other": multipartOf(part("other", other), part("root", env)),
+			} {
+				ct := related
+				if name == "start names the other" {
+					ct = `multipart/related; type="text/xml"; start="<root>"; boundary=MIME_b`
+				}
+				if _, err := ParseRequest([]byte(body), ct, Limits{}); codeOf(t, err) != CodeInvalidSOAP {
+					t.Errorf("%s: err = %v, want client.invalid_soap", name, err)
+				}
 			}
 		})
 	}
