@@ -1,7 +1,9 @@
 package registrysim
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -29,6 +31,13 @@ const (
 //	                    any id outside FirstPersonID … LastPersonID
 //	GET /openapi.yaml   CivilOpenAPI
 //
+// A person's answer carries an ETag (a digest of the body) and
+// "Content-Disposition: inline; filename=\"{id}.json\"". With the query
+// parameter leak=1 it also carries what a careless registry sends besides
+// the body: X-Person-Name (given and family name), a Set-Cookie and a
+// Content-Disposition whose file name holds the name and birth date (for
+// tests of what govbus lets through).
+//
 // Any other method on those paths is a 405 with an Allow header; any other
 // path is a 404. Civil has no /_sim/ endpoints: wrap it with New, or use
 // NewCivil, for fault injection and statistics.
@@ -40,10 +49,13 @@ type Civil struct {
 	openAPI encodedBody
 }
 
-// encodedBody is a ready answer: the body and its Content-Length value.
+// encodedBody is a ready answer: the body and its Content-Length value;
+// for a person also its ETag and Content-Disposition values.
 type encodedBody struct {
-	body   []byte
-	length string
+	body                   []byte
+	length                 string
+	etag, disposition      string
+	name, leakyDisposition string // X-Person-Name and the leaky file name, with leak=1
 }
 
 func newEncodedBody(b []byte) encodedBody {
@@ -70,7 +82,14 @@ func NewCivilRegistry() *Civil {
 			// A Person holds only strings and slices of them.
 			panic("registrysim: encoding person " + personID(i) + ": " + err.Error())
 		}
-		c.persons[i] = newEncodedBody(append(b, '\n'))
+		e := newEncodedBody(append(b, '\n'))
+		sum := sha256.Sum256(e.body)
+		p := generatePerson(i)
+		e.etag = `"` + hex.EncodeToString(sum[:8]) + `"`
+		e.disposition = `inline; filename="` + personID(i) + `.json"`
+		e.name = p.GivenName + " " + p.FamilyName
+		e.leakyDisposition = `attachment; filename="` + p.FamilyName + "-" + p.GivenName + "-" + p.BirthDate + `.json"`
+		c.persons[i] = e
 	}
 	return c
 }
@@ -99,7 +118,17 @@ func (c *Civil) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not found")
 			return
 		}
-		writeBody(w, http.StatusOK, contentTypeJSON, c.persons[i])
+		p := &c.persons[i]
+		h := w.Header()
+		h.Set("Etag", p.etag)
+		if r.URL.RawQuery != "" && r.URL.Query().Get("leak") == "1" {
+			h.Set("X-Person-Name", p.name)
+			h.Set("Set-Cookie", "JSESSIONID=sim-"+personID(i)+"; Path=/; HttpOnly")
+			h.Set("Content-Disposition", p.leakyDisposition)
+		} else {
+			h.Set("Content-Disposition", p.disposition)
+		}
+		writeBody(w, http.StatusOK, contentTypeJSON, *p)
 	case path == "/openapi.yaml":
 		if r.Method != http.MethodGet {
 			writeMethodNotAllowed(w, http.MethodGet)
