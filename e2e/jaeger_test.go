@@ -108,6 +108,7 @@ func TestTracesInJaeger(t *testing.T) {
 	gb.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp)
 	startCmd(t, gb, "govbus")
 	waitReady(t, "http://127.0.0.1:"+d.ports["9464"]+"/readyz")
+	waitReady(t, "http://127.0.0.1:"+d.ports["9101"]+"/_sim/stats") // the registry may still be starting
 
 	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+d.ports["8080"]+"/r1/UA/GOV/00000001/civil-registry/persons/persons/1000000042", nil)
 	req.Header.Set("X-Road-Client", "UA/GOV/00000003/eservice")

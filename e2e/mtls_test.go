@@ -125,6 +125,7 @@ func TestMutualTLSListener(t *testing.T) {
 	start(t, registrysim, "-civil", "127.0.0.1:"+d.ports["9101"], "-business", "")
 	start(t, govbus, "serve", "-config", d.config)
 	waitReady(t, "http://127.0.0.1:"+d.ports["9464"]+"/readyz")
+	waitReady(t, "http://127.0.0.1:"+d.ports["9101"]+"/_sim/stats") // the registry may still be starting
 
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
