@@ -43,7 +43,12 @@ const (
 // for concurrent evaluation.
 type condition struct {
 	src string
-	prg cel.Program
+	// prg evaluates the condition without counting its cost, and limited
+	// stops it once it has spent MaxConditionCost: a query within the
+	// sizes the cost estimate assumes (withinEstimate) cannot make it
+	// spend more than its estimate, which Compile kept under the limit, so
+	// only other queries pay for the counting.
+	prg, limited cel.Program
 	// partial is the same condition planned for partial evaluation, built
 	// on first use: only listings (Engine.MayAllow) need it.
 	partial func() (partialProgram, error)
@@ -118,13 +123,17 @@ func (cc conditionCache) compile(src string) (*condition, error) {
 	}
 	if est.Max > MaxConditionCost {
 		return nil, fmt.Errorf("condition may cost up to %d to evaluate, over the limit of %d "+
-			"(comprehensions nested over headers or params are the usual cause)", est.Max, MaxConditionCost)
+			"(comprehensions over headers or params nested in one another cost the most)", est.Max, MaxConditionCost)
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, fmt.Errorf("condition: %v", err)
 	}
-	c := &condition{src: src, prg: prg}
+	limited, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
+	if err != nil {
+		return nil, fmt.Errorf("condition: %v", err)
+	}
+	c := &condition{src: src, prg: prg, limited: limited}
 	c.partial = sync.OnceValues(func() (partialProgram, error) {
 		prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval, cel.OptTrackState),
 			cel.CostLimit(MaxConditionCost))
@@ -161,7 +170,11 @@ func issuesError(src string, iss *cel.Issues) error {
 // eval reports whether the condition holds for the evaluation's query and
 // rule. An error, or a result that is not a bool, is an error.
 func (c *condition) eval(ev *evaluation) (bool, error) {
-	out, _, err := c.prg.Eval(ev)
+	prg := c.prg
+	if !withinEstimate(&ev.q) {
+		prg = c.limited
+	}
+	out, _, err := prg.Eval(ev)
 	if err != nil {
 		return false, err
 	}
