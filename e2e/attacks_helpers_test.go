@@ -157,11 +157,12 @@ func sharedAttackWorld(t *testing.T) *attackWorld {
 			t.Fatal(err)
 		}
 		shared.dir = dir
-		// Every case calls from 127.0.0.1, and some fail to authenticate
-		// on purpose: the shared world's throttle must not count them
-		// against the cases after (the throttle has cases of its own).
+		// Every case calls from 127.0.0.1, some fail to authenticate on
+		// purpose, and many count tracker entries: the shared world's
+		// throttles must not count one case's calls against the next
+		// (the throttles have worlds and cases of their own).
 		w, procs, err := launchAttackWorld(t, dir, func(cfg string) string {
-			return cfg + "\nauth_throttle: {burst: 10000, per_second: 1000}\n"
+			return cfg + "\nauth_throttle: {burst: 10000, per_second: 1000}\ntracker: {rate: {per_second: 1000, burst: 1000}}\n"
 		})
 		shared.procs = append(shared.procs, procs...)
 		if err != nil {
