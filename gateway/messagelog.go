@@ -20,10 +20,13 @@ type MessageLog interface {
 
 // SubjectSpec locates the data subject of a call.
 type SubjectSpec struct {
-	// In is "path", "query", "header" or "json".
+	// In is "path", "query", "header", "json" or "soap".
 	In string
-	// Name is the template parameter, query parameter, header or dotted
-	// JSON field.
+	// Name is the template parameter, query parameter, header, dotted
+	// JSON field, or for "soap" the local name of the element inside the
+	// Body's operation (read by the SOAP parser into
+	// Request.SOAPSubject; a mapped REST call reads the path parameter of
+	// that name).
 	Name string
 }
 
