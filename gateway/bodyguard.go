@@ -72,7 +72,8 @@ func errBodyBudget() *Error {
 type bodyGuard struct {
 	budget  *bodyBudget
 	held    int64
-	rc      *http.ResponseController
+	w       http.ResponseWriter      // the exchange's writer, for rc
+	rc      *http.ResponseController // made from w when a body is read
 	grace   time.Duration
 	now     func() time.Time
 	started time.Time
@@ -84,7 +85,7 @@ func (h *Handler) bodyGuard(w http.ResponseWriter) bodyGuard {
 	if grace <= 0 {
 		grace = DefaultBodyReadTimeout
 	}
-	return bodyGuard{budget: h.bodies, rc: http.NewResponseController(w), grace: grace, now: h.opts.Now}
+	return bodyGuard{budget: h.bodies, w: w, grace: grace, now: h.opts.Now}
 }
 
 // guardOf returns the body guard of the exchange in ctx, whose
@@ -128,6 +129,10 @@ func (g *bodyGuard) read(r io.Reader, declared, limit int64, buf *bytes.Buffer) 
 	}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	if g.rc == nil && g.w != nil {
+		// Made only now: most exchanges (GETs) read no body.
+		g.rc = http.NewResponseController(g.w)
 	}
 	g.started = g.now()
 	defer g.clearDeadline()
