@@ -330,6 +330,11 @@ func exactInteger(n json.Number) (string, error) {
 	return s, nil
 }
 
+// maxJSONDepth bounds the nesting of a JSON body whose data subject is
+// read: deeper bodies are refused rather than walked (a body of ten million
+// '[' must not cost a stack of that depth).
+const maxJSONDepth = 512
+
 // skipNext skips the next value of dec.
 func skipNext(dec *json.Decoder) error {
 	tok, err := dec.Token()
@@ -343,23 +348,26 @@ func skipNext(dec *json.Decoder) error {
 }
 
 // skipValue skips the rest of an array or object whose opening delimiter
-// was just read.
+// was just read, without recursion, refusing nesting past maxJSONDepth.
 func skipValue(dec *json.Decoder, open json.Delim) error {
 	if open != '{' && open != '[' {
 		return nil
 	}
-	for dec.More() {
-		if open == '{' {
-			if _, err := dec.Token(); err != nil { // key
-				return err
-			}
-		}
-		if err := skipNext(dec); err != nil {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
 			return err
 		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if depth++; depth > maxJSONDepth {
+				return subjectError("the JSON body is nested deeper than %d", maxJSONDepth)
+			}
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
 	}
-	_, err := dec.Token()
-	return err
+	return nil
 }
 
 // skipRest checks that nothing but white space follows the first value.

@@ -72,6 +72,8 @@ func TestSubjectOf(t *testing.T) {
 		{"json trailing value", flat, Request{BodyBytes: []byte(`{"id": "1"} {"id": "2"}`)}, "!"},
 		{"json truncated", flat, Request{BodyBytes: []byte(`{"id": "1", "x": [`)}, "!"},
 		{"json lone surrogate", flat, Request{BodyBytes: []byte(`{"id": "1000000042\ud800"}`)}, "!"},
+		{"json nested deeper than the bound", flat, Request{BodyBytes: []byte(`{"x": ` + strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1) + `, "id": "1"}`)}, "!"},
+		{"json nested within the bound", flat, Request{BodyBytes: []byte(`{"x": ` + strings.Repeat("[{\"a\":", 100) + "1" + strings.Repeat("}]", 100) + `, "id": "1"}`)}, "1"},
 		{"json padded string", flat, Request{BodyBytes: []byte(`{"id": "1000000042 "}`)}, "!"},
 
 		{"soap from the parser", soap, Request{SOAPSubject: "10000042"}, "10000042"},
