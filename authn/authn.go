@@ -298,15 +298,24 @@ func (a *Authenticator) failed(reason string) {
 // noCredential is the message of a request without a credential.
 const noCredential = "a credential is required: Authorization: Bearer <key> or a TLS client certificate"
 
-// check returns why cred does not prove client, or "" when it does.
-func (a *Authenticator) check(client string, cred gateway.Credential) (reason, msg string) {
-	c, ok := a.clients[client]
+// check returns why cred does not prove client id, or "" when it does. A
+// client that does not exist gets the message a configured one would get
+// for the same credential, so that no answer tells which clients exist
+// (listClients hides auth none clients outside their networks).
+func (a *Authenticator) check(id string, cred gateway.Credential) (reason, msg string) {
+	c, ok := a.clients[id]
 	if !ok {
-		if cred.APIKey == "" && cred.Certificate == nil {
-			return ReasonUnknownClient, noCredential // as for a client that exists
+		if reason, msg = a.prove(id, &client{}, cred); reason == "" {
+			msg = noCredential // never: credentials belong to configured clients
 		}
-		return ReasonUnknownClient, "unknown client"
+		return ReasonUnknownClient, msg
 	}
+	return a.prove(id, c, cred)
+}
+
+// prove returns why cred does not prove client id, configured as c,
+// or "" when it does.
+func (a *Authenticator) prove(id string, c *client, cred gateway.Credential) (reason, msg string) {
 	presented := false
 	if cred.APIKey != "" {
 		presented = true
@@ -314,7 +323,7 @@ func (a *Authenticator) check(client string, cred gateway.Credential) (reason, m
 		if !ok {
 			return ReasonUnknownKey, "unknown API key"
 		}
-		if owner != client {
+		if owner != id {
 			return ReasonOtherClient, "the API key belongs to another client"
 		}
 	}
@@ -324,7 +333,7 @@ func (a *Authenticator) check(client string, cred gateway.Credential) (reason, m
 		if !ok {
 			return ReasonUnknownCertificate, "unknown client certificate"
 		}
-		if owner != client {
+		if owner != id {
 			return ReasonOtherClient, "the client certificate belongs to another client"
 		}
 		if reason, msg := c.trust.check(cred.Certificate, a.opts.Now()); reason != "" {

@@ -328,3 +328,33 @@ func BenchmarkAuthenticateKey(b *testing.B) {
 		}
 	}
 }
+
+// TestUnknownClientAnswersLikeAKnownOne checks that a claimed client that
+// does not exist gets, for every credential, the very answer a configured
+// client gets: otherwise any bogus key tells which clients exist, those
+// that listClients hides included (an auth none client outside its
+// networks).
+func TestUnknownClientAnswersLikeAKnownOne(t *testing.T) {
+	w := newWorld(t)
+	a := newAuthenticator(t, w.clients)
+	outside := netip.MustParseAddr("192.0.2.1")
+	creds := map[string]gateway.Credential{
+		"no credential":                {RemoteAddr: outside},
+		"an unknown key":               {APIKey: "guessed-key", RemoteAddr: outside},
+		"another client's key":         {APIKey: "demo-portal-key", RemoteAddr: outside},
+		"an unregistered certificate":  {Certificate: w.strangerCert, RemoteAddr: outside},
+		"another client's certificate": {Certificate: w.benefitsCert, RemoteAddr: outside},
+	}
+	for name, cred := range creds {
+		want := a.Authenticate(isolated, cred)
+		checkUnauthenticated(t, want)
+		got := a.Authenticate(nobody, cred)
+		checkUnauthenticated(t, got)
+		if got == nil || want == nil || got.Error() != want.Error() {
+			t.Errorf("%s: an unknown client gets %q, the auth none client outside its networks %q; want the same", name, got, want)
+		}
+		if eservice := a.Authenticate(eservice, cred); name != "no credential" && (eservice == nil || got == nil || eservice.Error() != got.Error()) {
+			t.Errorf("%s: an unknown client gets %q, a keyed client %q; want the same", name, got, eservice)
+		}
+	}
+}

@@ -286,6 +286,46 @@ func init() {
 		}
 	})
 
+	// An auth none client that listClients hides outside its networks must
+	// not be found by probing either: claimed with any credential, a client
+	// that exists is answered as one that does not.
+	registerAttack("authn/hidden-client-not-probed", func(t *testing.T) {
+		w := newAttackWorld(t, func(cfg string) string {
+			return addClients(cfg, `  - id: UA/GOV/00000003/isolated
+    name: Isolated batch
+    auth: {none: {from: [10.99.0.0/16]}}
+`, "")
+		})
+		person := civilPath + "/persons/1000000304"
+		message := func(a attackAnswer) string {
+			var body struct{ Message string }
+			_ = json.Unmarshal(a.Body, &body)
+			return body.Message
+		}
+		w.clearReceived(t, "9101")
+		for _, c := range []struct{ name, credential string }{
+			{"no credential", ""},
+			{"a guessed key", "Authorization: Bearer guessed-key"},
+			{"another client's key", "Authorization: Bearer demo-portal-key"},
+		} {
+			var answers [2]attackAnswer
+			for i, client := range []string{"UA/GOV/00000003/isolated", "UA/GOV/00000003/no-such-client"} {
+				h := []string{"X-Road-Client: " + client, "X-Road-Purpose: service-delivery"}
+				if c.credential != "" {
+					h = append(h, c.credential)
+				}
+				answers[i] = w.do(t, "GET", person, nil, h...)
+				if a := answers[i]; a.Status != 401 || a.Type != "Client.Unauthenticated" {
+					t.Errorf("%s claiming %s: %v, want 401 Client.Unauthenticated", c.name, client, a)
+				}
+			}
+			if hidden, unknown := message(answers[0]), message(answers[1]); hidden != unknown {
+				t.Errorf("%s: the hidden client is answered %q, a client that does not exist %q; want the same", c.name, hidden, unknown)
+			}
+		}
+		w.wantNothingReceived(t, "9101")
+	})
+
 	// Item 12 (failed authentications): a burst of wrong keys from one
 	// address ends in 429 with Retry-After, before any key is looked at;
 	// another address is not affected; the failures are counted by reason.
