@@ -122,16 +122,15 @@ func (ep *endpoint) state() string {
 	return ep.cb.State().String()
 }
 
-// target is the URL of an attempt on this endpoint.
+// target is the URL of an attempt on this endpoint. The path goes out as
+// given: RawPath holds it (Go's URL would otherwise re-encode characters
+// such as "(" or "!" that need no encoding), which the request line uses
+// whenever it is a valid encoding of Path.
 func (ep *endpoint) target(path, rawQuery string) *url.URL {
 	u := &url.URL{Scheme: ep.url.Scheme, Host: ep.url.Host, User: ep.url.User, RawQuery: rawQuery}
 	raw := ep.basePath + path
 	if raw == "" {
 		raw = "/"
-	}
-	if strings.IndexByte(raw, '%') < 0 {
-		u.Path = raw
-		return u
 	}
 	if dec, err := url.PathUnescape(raw); err == nil {
 		u.Path, u.RawPath = dec, raw
