@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -240,6 +241,13 @@ func (ep *endpoint) attempt(ctx context.Context, request any) (any, error) {
 	case err != nil:
 		obs.Attempt(ctx, reg, ep.key, "error", took)
 		return nil, err
+	case resp.StatusCode < 200:
+		// Only a 101 comes this far (Go's transport skips the other 1xx),
+		// and govbus never asks for an upgrade: passed on, it would turn
+		// the consumer's connection into a tunnel for a proxy in front.
+		resp.Body.Close()
+		obs.Attempt(ctx, reg, ep.key, "error", took)
+		return nil, fmt.Errorf("the registry answered %d to a request that asked for no protocol switch", resp.StatusCode)
 	case resp.StatusCode >= 500 && !isRegistryAnswer(ctx, resp):
 		obs.Attempt(ctx, reg, ep.key, "5xx", took)
 		ep.lastErr.Store(&note{At: ep.s.now(), Error: "answered " + resp.Status})
