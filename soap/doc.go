@@ -86,6 +86,13 @@
 //     XML type, and no delimiter-like line hides inside a part or after the
 //     end (client.invalid_soap): a registry that reads the first part, or
 //     frames parts more leniently, then sees the envelope we checked.
+//   - The XML declaration is read as XML 1.0 writes it (white space around
+//     '=' included): only version 1.0 and the UTF-8 encoding are accepted,
+//     in that order, and nothing else (client.invalid_xml).
+//   - A request's Content-Type, and its SOAP part's, may hold no backslash
+//     and no RFC 2231 parameter (name*=), and a multipart boundary must be
+//     RFC 2046's (client.invalid_content_type): readers decode those
+//     differently, and would frame the body by another boundary.
 //   - SubjectText reads a service's data subject element from the Body's
 //     operation and refuses (client.invalid_body) a repeated element, a
 //     value split into several nodes or holding markup, and a value padded

@@ -17,6 +17,9 @@ const maxParts = 1000
 // the root part (the first, which start= must name when given) for
 // multipart/related and multipart/mixed.
 func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Error) {
+	if perr := ambiguousParams(contentType); perr != nil {
+		return nil, perr
+	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return nil, newError(CodeInvalidContentType, "malformed Content-Type")
@@ -62,6 +65,9 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 	if boundary == "" {
 		return nil, newError(CodeInvalidContentType, "multipart Content-Type without a boundary")
 	}
+	if !validBoundary(boundary) {
+		return nil, newError(CodeInvalidContentType, "the multipart boundary is not 1 to 70 of RFC 2046's characters")
+	}
 	start := trimContentID(params["start"])
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	var env []byte
@@ -92,6 +98,9 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 			if start != "" && trimContentID(part.Header.Get("Content-ID")) != start {
 				return nil, newError(CodeInvalidSOAP, "start= names another part than the first: the SOAP part must be the first part")
 			}
+			if perr := ambiguousParams(part.Header.Get("Content-Type")); perr != nil {
+				return nil, perr
+			}
 			if perr := checkPartType(part.Header); perr != nil {
 				return nil, perr
 			}
@@ -116,6 +125,46 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 		return nil, newError(CodeInvalidSOAP, "the multipart message has delimiter lines inside a part or after its end")
 	}
 	return env, nil
+}
+
+// ambiguousParams refuses a request's (or its SOAP part's) Content-Type
+// whose parameters readers decode differently: a backslash, which
+// mime.ParseMediaType keeps before a character that needs no escape
+// ("MIME\_b") where RFC 2045's quoted-pair drops it ("MIME_b"); and an
+// RFC 2231 parameter (boundary*=, start*0=), which mime.ParseMediaType
+// puts over the plain one of the same name while readers without RFC 2231
+// keep the plain one. Either way a registry would frame the body by
+// another boundary, or take another part for the root, than govbus.
+func ambiguousParams(contentType string) *Error {
+	quoted := false
+	for i := 0; i < len(contentType); i++ {
+		switch c := contentType[i]; {
+		case c == '\\':
+			return newError(CodeInvalidContentType, "a backslash in the Content-Type is not accepted")
+		case c == '"':
+			quoted = !quoted
+		case c == '*' && !quoted:
+			return newError(CodeInvalidContentType, "RFC 2231 parameters (name*=) in the Content-Type are not accepted")
+		}
+	}
+	return nil
+}
+
+// validBoundary reports whether b is a boundary as RFC 2046 §5.1.1 allows
+// it: 1 to 70 of DIGIT ALPHA ' ( ) + _ , - . / : = ? and space, not ending
+// in a space. Readers that split parameters naively (on ';' or quotes)
+// then agree with mime's.
+func validBoundary(b string) bool {
+	if len(b) == 0 || len(b) > 70 || b[len(b)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.IndexByte("'()+_,-./:=? ", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkAttachmentType refuses an attachment that a registry could take for

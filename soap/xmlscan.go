@@ -143,7 +143,10 @@ func (s *scanner) next() (token, error) {
 		switch v := raw.(type) {
 		case xml.ProcInst:
 			if v.Target == "xml" && off == 0 {
-				continue // the XML declaration; the decoder checked version and encoding
+				if err := checkXMLDecl(string(v.Inst)); err != nil {
+					return token{}, err
+				}
+				continue // the XML declaration
 			}
 			return token{}, xmlError("processing instructions are not accepted")
 		case xml.Directive:
@@ -279,6 +282,72 @@ func (s *scanner) finish(v xml.EndElement, off, end int) (token, error) {
 		s.rootClosed = true
 	}
 	return token{kind: tokEnd, name: name, prefix: v.Name.Space, off: off, end: end}, nil
+}
+
+// checkXMLDecl reads the XML declaration's content as XML 1.0 §2.8 writes
+// it — version, then optionally encoding, then optionally standalone, each
+// a name, '=' with optional white space around it and a quoted value,
+// separated by white space — and accepts only version 1.0 and the UTF-8
+// encoding. encoding/xml looks for `encoding="` literally and so reads
+// `encoding = "UTF-7"` as no encoding at all, while libxml2 (lxml) decodes
+// the rest of such a document as UTF-7, where text govbus read ("+ADw-")
+// is markup ('<'). Anything else in the declaration is refused.
+func checkXMLDecl(inst string) *Error {
+	bad := xmlError("the XML declaration is not version=\"1.0\" [encoding=\"UTF-8\"] [standalone=\"yes\"|\"no\"]")
+	names := [...]string{"version", "encoding", "standalone"}
+	next := 0
+	s := inst
+	for {
+		trimmed := strings.TrimLeft(s, " \t\r\n")
+		if trimmed == "" {
+			break
+		}
+		if len(trimmed) == len(s) && s != inst {
+			return bad // no white space before a pseudo-attribute
+		}
+		s = trimmed
+		name, rest, ok := strings.Cut(s, "=")
+		if !ok {
+			return bad
+		}
+		name = strings.TrimRight(name, " \t\r\n")
+		rest = strings.TrimLeft(rest, " \t\r\n")
+		if rest == "" || rest[0] != '"' && rest[0] != '\'' {
+			return bad
+		}
+		end := strings.IndexByte(rest[1:], rest[0])
+		if end < 0 {
+			return bad
+		}
+		value := rest[1 : 1+end]
+		s = rest[2+end:]
+		i := next
+		for i < len(names) && names[i] != name {
+			i++
+		}
+		if i == len(names) || next == 0 && i != 0 {
+			return bad // unknown, repeated, out of order, or no version first
+		}
+		next = i + 1
+		switch name {
+		case "version":
+			if value != "1.0" {
+				return xmlError("the XML declaration names a version other than 1.0")
+			}
+		case "encoding":
+			if !strings.EqualFold(value, "UTF-8") {
+				return xmlError("the XML declaration names an encoding other than UTF-8")
+			}
+		case "standalone":
+			if value != "yes" && value != "no" {
+				return bad
+			}
+		}
+	}
+	if next == 0 {
+		return bad
+	}
+	return nil
 }
 
 // checkBinding refuses the namespace declarations XML Namespaces forbids:
