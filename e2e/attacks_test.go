@@ -1202,3 +1202,36 @@ func init() {
 		})
 	})
 }
+
+func init() {
+	// An XML declaration written `encoding = "UTF-7"` (white space around
+	// '=', as XML 1.0 allows) was read by govbus as no encoding, so as
+	// UTF-8, and forwarded; libxml2 decodes such a document as UTF-7, in
+	// which the text govbus checked can be other markup.
+	registerAttack("soap/xml-declaration-spaced-encoding", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		body := `<?xml version="1.0" encoding = "UTF-7"?>` +
+			strings.TrimPrefix(saEnvelope(saEservice, "10000709", ""), `<?xml version="1.0" encoding="UTF-8"?>`)
+		a := w.do(t, "POST", "/", []byte(body), with(saKey, saTextXML)...)
+		if a.Type != "Client.BadRequest" || !bytes.Contains(a.Body, []byte("Fault")) {
+			t.Errorf("encoding = \"UTF-7\": %v, want a Client.BadRequest Fault", a)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+	// boundary*= (RFC 2231) beside boundary=: govbus framed the body by the
+	// one mime.ParseMediaType prefers, a registry without RFC 2231 by the
+	// other, and read the envelope in what govbus took for the preamble.
+	registerAttack("soap/multipart-rfc2231-boundary", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		body := "--A\r\nContent-Type: text/xml; charset=UTF-8\r\n\r\n" + saEnvelope(saCovert, "10000710", "") + "\r\n--A--\r\n" +
+			"--MIME_b\r\nContent-Type: text/xml; charset=UTF-8\r\n\r\n" + saEnvelope(saEservice, "10000710", "") + "\r\n--MIME_b--\r\n"
+		a := w.do(t, "POST", businessPath, []byte(body),
+			with(eservice, `Content-Type: multipart/related; type="text/xml"; boundary=A; boundary*=utf-8''MIME_b`)...)
+		if a.Status != 400 || a.Type != "Client.BadRequest" {
+			t.Errorf("boundary*= beside boundary=: %v, want 400 Client.BadRequest", a)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+}
