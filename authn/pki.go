@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -87,7 +88,8 @@ func CRLIssuer(l *x509.RevocationList, cas []*x509.Certificate) (*x509.Certifica
 // what they revoked.
 type trust struct {
 	// verified remembers the certificates whose chain to roots was
-	// verified, with the time span the chain is valid in, so that a client
+	// verified (none of it revoked), with the time span the chain is valid
+	// in, so that a client
 	// on a kept-alive connection is not verified again on every request.
 	mu       sync.Mutex
 	verified map[[sha256.Size]byte]span
@@ -122,16 +124,17 @@ func newTrust(cas []*x509.Certificate, crls []*x509.RevocationList) (*trust, err
 }
 
 // check verifies that c chains to one of the client's CAs for client
-// authentication at now and that the CA that issued it did not revoke
-// it. It returns the failure reason and a message, or "" when c is good.
+// authentication at now and that no certificate of the chain is revoked
+// by the CA that issued it: c itself, and the CA certificates above it,
+// the one in the client's ca_file that anchors the chain included (a
+// root's list may revoke an issuing CA that the file holds too). It
+// returns the failure reason and a message, or "" when c is good.
 func (t *trust) check(c *x509.Certificate, now time.Time) (reason, msg string) {
-	if !t.chains(c, now) {
+	switch t.chains(c, now) {
+	case chainUntrusted:
 		return ReasonUntrustedCertificate, "the client certificate was not issued by the client's CA"
-	}
-	// Serial numbers are unique per issuer: any of the client's lists by
-	// the certificate's issuer that names it revokes it.
-	if t.revoked[string(c.RawIssuer)][c.SerialNumber.String()] {
-		return ReasonRevokedCertificate, "the client certificate is revoked"
+	case chainRevoked:
+		return ReasonRevokedCertificate, "the client certificate, or a CA certificate of its chain, is revoked"
 	}
 	return "", ""
 }
@@ -142,25 +145,42 @@ type span struct{ from, until time.Time }
 // maxVerified bounds trust.verified; past it the map starts afresh.
 const maxVerified = 1024
 
+// verdict is what trust.chains found.
+type verdict int
+
+const (
+	chainGood      verdict = iota // a chain to a root, none of it revoked
+	chainUntrusted                // no chain to a root, for client authentication, now
+	chainRevoked                  // chains, each with a revoked certificate
+)
+
 // chains reports whether c chains to one of t's roots, for client
-// authentication, at now.
-func (t *trust) chains(c *x509.Certificate, now time.Time) bool {
+// authentication, at now, by a chain none of whose certificates is
+// revoked.
+func (t *trust) chains(c *x509.Certificate, now time.Time) verdict {
 	key := sha256.Sum256(c.Raw)
 	t.mu.Lock()
 	sp, ok := t.verified[key]
 	t.mu.Unlock()
 	if ok {
-		return !now.Before(sp.from) && !now.After(sp.until)
+		if now.Before(sp.from) || now.After(sp.until) {
+			return chainUntrusted
+		}
+		return chainGood
 	}
 	chains, err := c.Verify(x509.VerifyOptions{
 		Roots: t.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
-		return false
+		return chainUntrusted
 	}
-	// The span of the first chain: within it, that chain alone proves c.
+	i := slices.IndexFunc(chains, func(chain []*x509.Certificate) bool { return !t.anyRevoked(chain) })
+	if i < 0 {
+		return chainRevoked
+	}
+	// The span of that chain: within it, that chain alone proves c.
 	sp = span{from: c.NotBefore, until: c.NotAfter}
-	for _, ca := range chains[0][1:] {
+	for _, ca := range chains[i][1:] {
 		if ca.NotBefore.After(sp.from) {
 			sp.from = ca.NotBefore
 		}
@@ -174,5 +194,17 @@ func (t *trust) chains(c *x509.Certificate, now time.Time) bool {
 	}
 	t.verified[key] = sp
 	t.mu.Unlock()
-	return true
+	return chainGood
+}
+
+// anyRevoked reports whether a list of t names a certificate of chain.
+// Serial numbers are unique per issuer: any of the client's lists by a
+// certificate's issuer that names it revokes it.
+func (t *trust) anyRevoked(chain []*x509.Certificate) bool {
+	for _, c := range chain {
+		if t.revoked[string(c.RawIssuer)][c.SerialNumber.String()] {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,9 @@
 package authn
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"testing"
@@ -121,5 +124,56 @@ func BenchmarkAuthenticateCertificate(b *testing.B) {
 		if err := a.Authenticate(eservice, cred); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// intermediate makes a CA named cn whose certificate ca signs.
+func (ca *testCA) intermediate(t testing.TB, cn string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generating CA key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(t), Subject: pkix.Name{CommonName: cn, Organization: []string{"govbus tests"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatalf("creating intermediate CA certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("parsing intermediate CA certificate: %v", err)
+	}
+	return &testCA{cert: cert, key: key}
+}
+
+// TestRevokedIssuingCA checks that a client's ca_file holding a root and
+// its issuing CA, with the root's list revoking the issuing CA, proves no
+// certificate that CA issued: the issuing CA in the file anchors the
+// chain, but its own revocation counts too.
+func TestRevokedIssuingCA(t *testing.T) {
+	root := newCA(t, "national root")
+	issuing := root.intermediate(t, "issuing CA")
+	leaf := issuing.issue(t, eserviceSubject).Leaf
+	clients := func(crls ...*x509.RevocationList) []Client {
+		return []Client{{
+			ID: eservice, Certificates: []CertIdentity{{Subject: "CN=eservice,O=Ministry"}},
+			CAs: []*x509.Certificate{root.cert, issuing.cert}, CRLs: crls,
+		}}
+	}
+	if err := newAuthenticator(t, clients(root.revoke(t))).Authenticate(eservice, gateway.Credential{Certificate: leaf}); err != nil {
+		t.Fatalf("a certificate of an issuing CA not revoked: got %v, want nil", err)
+	}
+	obs := &countingObserver{n: map[string]int{}}
+	a, err := NewWithOptions(clients(root.revoke(t, issuing.cert)), Options{Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUnauthenticated(t, a.Authenticate(eservice, gateway.Credential{Certificate: leaf}))
+	if got := obs.get(ReasonRevokedCertificate); got != 1 {
+		t.Errorf("failures counted as %s: %d, want 1", ReasonRevokedCertificate, got)
 	}
 }

@@ -3,9 +3,12 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -203,6 +206,31 @@ func (p *pki) writeCRL(t *testing.T, name string, certs ...tls.Certificate) {
 		t.Fatal(err)
 	}
 	p.write(t, name, "X509 CRL", der)
+}
+
+// intermediate makes a CA certificate named name that p signs, written as
+// NAME.pem in p's directory; the CA it returns writes there too.
+func (p *pki) intermediate(t *testing.T, name string) *pki {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write(t, name+".pem", "CERTIFICATE", der)
+	return &pki{cert: cert, key: key, dir: p.dir}
 }
 
 // saEnvelope is an X-Road SOAP 4.0 request to the demo's companies

@@ -470,6 +470,56 @@ func init() {
 }
 
 func init() {
+	// A client's ca_file may hold a root and the issuing CA under it, and
+	// its crl_file the root's list: when that list revokes the issuing CA,
+	// no certificate the issuing CA signed proves the client any more.
+	registerAttack("authn/revoked-issuing-ca", func(t *testing.T) {
+		root := newPKI(t)
+		root.issue(t, "server", pkix.Name{CommonName: "govbus"}, true)
+		issuing := root.intermediate(t, "issuing")
+		cert := issuing.issue(t, "eservice", pkix.Name{CommonName: "eservice", Organization: []string{"Ministry"}}, false)
+		rootPEM, err := os.ReadFile(filepath.Join(root.dir, "ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		issuingPEM, err := os.ReadFile(filepath.Join(root.dir, "issuing.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle := filepath.Join(root.dir, "bundle.pem")
+		if err := os.WriteFile(bundle, append(rootPEM, issuingPEM...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		root.writeCRL(t, "root.crl") // revokes nothing yet
+		tlsPort := ephemeralPort(t)
+		w := newAttackWorld(t, func(cfg string) string {
+			cfg = strings.Replace(cfg, "  admin: {address:", "  consumer_tls: {address: 127.0.0.1:"+tlsPort+
+				", cert_file: "+root.dir+"/server.pem, key_file: "+root.dir+"/server.key, client_ca_file: "+bundle+"}\n  admin: {address:", 1)
+			return strings.Replace(cfg, "    name: E-service backend\n    auth:\n",
+				"    name: E-service backend\n    auth:\n      ca_file: "+bundle+"\n      crl_file: "+root.dir+"/root.crl\n"+
+					"      certificates: [{subject: \"CN=eservice,O=Ministry\"}]\n", 1)
+		})
+		roots := x509.NewCertPool()
+		roots.AddCert(root.cert)
+		person := civilPath + "/persons/1000000305"
+		call := func() attackAnswer {
+			return get(t, fromAddr("127.0.0.1", roots, &cert), "https://127.0.0.1:"+tlsPort+person,
+				"X-Road-Client: UA/GOV/00000003/eservice", "X-Road-Purpose: service-delivery")
+		}
+		if a := call(); a.Status != 200 {
+			t.Fatalf("a certificate of the issuing CA, nothing revoked: %v, want 200", a)
+		}
+		root.writeCRL(t, "root.crl", tls.Certificate{Certificate: [][]byte{issuing.cert.Raw}})
+		if a := w.doOn(t, "9465", "POST", "/admin/reload", nil, adminToken); a.Status != 200 {
+			t.Fatalf("reload with the root's list revoking the issuing CA: %v, want 200", a)
+		}
+		w.clearReceived(t, "9101")
+		if a := call(); a.Status != 401 || a.Type != "Client.Unauthenticated" {
+			t.Errorf("a certificate of the revoked issuing CA: %v, want 401 Client.Unauthenticated", a)
+		}
+		w.wantNothingReceived(t, "9101")
+	})
+
 	// Item 12: the demo's published subject key must not protect real
 	// data: without demo: true, govbus refuses to start with it.
 	registerAttack("operator/demo-subject-key-refused", func(t *testing.T) {
@@ -948,6 +998,31 @@ func init() {
 		t.Logf("govbus peak RSS %d KiB before, %d KiB after %d anonymous posts of %d MiB", before, after, posts, size>>20)
 		if after-before > 100<<10 {
 			t.Errorf("govbus's peak RSS grew by %d KiB, want under 100 MiB", after-before)
+		}
+	})
+}
+
+func init() {
+	// A '#' in the query was forwarded: Go's registries read
+	// id=1000000151#x and govbus recorded that, Python's and Node's cut
+	// the query at '#' and read the person 1000000151, whose Data Tracker
+	// then missed the access.
+	registerAttack("targets/fragment-in-query", func(t *testing.T) {
+		w := newAttackWorld(t, subjectServices)
+		const id = "1000000151"
+		lookup := "/r1/UA/GOV/00000001/civil-registry/lookup/persons"
+		for _, q := range []string{"?id=" + id + "#x", "?id=" + id + "&#", "?x=#&id=" + id} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "GET", lookup+q, nil, eservice...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", q, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		for _, s := range []string{id, id + "#x"} {
+			if n := w.trackerCount(t, s); n != 0 {
+				t.Errorf("tracker lists %d accesses of %q, want 0", n, s)
+			}
 		}
 	})
 }
