@@ -51,7 +51,8 @@ type Target struct {
 // id is percent-decoded once, and in the path after the service code a "."
 // or ".." segment (literal or encoded, alone or before a ';' matrix
 // parameter), an encoded '/' or '\', a literal '\', a NUL or a broken
-// percent-encoding is refused.
+// percent-encoding is refused. A '#' anywhere is refused, the query's
+// included.
 // Errors are *Error with CodeURITooLong, CodeBadRequest or, for a target that
 // names nothing govbus serves, CodeUnknownService.
 func ParseTarget(raw string) (Target, error) {
@@ -61,12 +62,15 @@ func ParseTarget(raw string) (Target, error) {
 	if raw == "" || raw[0] != '/' {
 		return Target{}, Errorf(CodeBadRequest, "request target must be an absolute path")
 	}
+	// A '#' is no part of a request target; in the query, too, some
+	// readers (Python's, Node's) cut it off there and others (Go's) keep
+	// it, so a query parameter would have two values.
+	if strings.IndexByte(raw, '#') >= 0 {
+		return Target{}, Errorf(CodeBadRequest, "request target must not contain '#' (a fragment)")
+	}
 	path, query := raw, ""
 	if i := strings.IndexByte(raw, '?'); i >= 0 {
 		path, query = raw[:i], raw[i+1:]
-	}
-	if i := strings.IndexByte(path, '#'); i >= 0 {
-		return Target{}, Errorf(CodeBadRequest, "request target must not contain a fragment")
 	}
 	if path == "/listClients" {
 		return Target{Kind: TargetListClients, RawQuery: query}, nil

@@ -65,6 +65,10 @@ func TestParseTarget(t *testing.T) {
 		{in: svc + "/%%", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/%%/civil-registry/persons", wantCode: CodeBadRequest},
 		{in: svc + "/a#frag", wantCode: CodeBadRequest},
+		// A '#' in the query: Python's and Node's URL readers cut the
+		// query there (id=1000000042), Go's keeps it (id=1000000042#x).
+		{in: svc + "/persons?id=1000000042#x", wantCode: CodeBadRequest},
+		{in: svc + "/persons/1?x=1&y#", wantCode: CodeBadRequest},
 		{in: "/r1/INSTANCE%2FCLASS%2FMEMBER%2FSUBSYSTEM%2FBARSERVICE", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/00000001", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/00000001/civil registry/persons", wantCode: CodeBadRequest},
