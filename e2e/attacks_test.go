@@ -1028,6 +1028,36 @@ func init() {
 }
 
 func init() {
+	// What the registry received was not the path govbus judged: Go's URL
+	// type re-encoded a path holding a byte that is no pchar, writing out
+	// what the consumer had encoded ("x%3By|" reached it as "x;y%7C", a
+	// matrix parameter), and "(a)!" as "%28a%29%21". An overlong UTF-8
+	// '.' ("%c0%ae", ".." to old decoders) passed as no dot segment.
+	registerAttack("targets/path-reaches-registry-as-sent", func(t *testing.T) {
+		w := newAttackWorld(t, subjectServices)
+		const id = "1000000152"
+		lookup := "/r1/UA/GOV/00000001/civil-registry/lookup"
+		for _, p := range []string{"/persons/a|b", "/persons/x%3By|", "/persons/{id}", "/persons/\u00e9", "/persons/%c0%ae%c0%ae/admin", "/%c0%ae./admin"} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "GET", lookup+p+"?id="+id, nil, eservice...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", p, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		if n := w.trackerCount(t, id); n != 0 {
+			t.Errorf("refused calls left %d tracker entries, want 0", n)
+		}
+		w.clearReceived(t, "9101")
+		const sent = "/persons/(a)!*'$,=:@~?id=" + id
+		w.do(t, "GET", lookup+sent, nil, eservice...)
+		if got := w.received(t, "9101"); len(got) != 1 || got[0].Target != sent {
+			t.Errorf("the registry received %+v, want one GET %s", got, sent)
+		}
+	})
+}
+
+func init() {
 	// Item 3: N reads of one person, however written, leave N tracker
 	// entries; a way of writing that a registry could read as another
 	// person (or as none) is refused and reaches no registry.

@@ -1,6 +1,9 @@
 package gateway
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // MaxTargetLen is the longest request target govbus accepts (8 KiB);
 // longer ones are CodeURITooLong.
@@ -50,9 +53,10 @@ type Target struct {
 // request. It never cleans or rewrites the path: every part of the service
 // id is percent-decoded once, and in the path after the service code a "."
 // or ".." segment (literal or encoded, alone or before a ';' matrix
-// parameter), an encoded '/' or '\', a literal '\', a NUL or a broken
-// percent-encoding is refused. A '#' anywhere is refused, the query's
-// included.
+// parameter), an encoded '/' or '\', a literal '\', a NUL, a broken
+// percent-encoding, a byte that must be percent-encoded (no RFC 3986
+// pchar) or a segment that is not UTF-8 once decoded is refused. A '#'
+// anywhere is refused, the query's included.
 // Errors are *Error with CodeURITooLong, CodeBadRequest or, for a target that
 // names nothing govbus serves, CodeUnknownService.
 func ParseTarget(raw string) (Target, error) {
@@ -125,7 +129,8 @@ func ParseTarget(raw string) (Target, error) {
 // checkPath refuses traversal and separator tricks in the forwarded path:
 // a segment that is "." or "..", or whose part before its first ';' is,
 // once percent-decoded (checking the decoded form covers the raw one); an
-// encoded '/' or '\', a literal '\', a NUL or a broken percent-encoding.
+// encoded '/' or '\', a literal '\', a NUL or a broken percent-encoding;
+// a byte that is no pchar; a segment that is not UTF-8 once decoded.
 func checkPath(p string) error {
 	for p != "" {
 		p = p[1:] // skip '/'
@@ -138,9 +143,21 @@ func checkPath(p string) error {
 		if strings.IndexByte(seg, '\\') >= 0 {
 			return Errorf(CodeBadRequest, "backslash in path")
 		}
+		for i := 0; i < len(seg); i++ {
+			if !pathByte(seg[i]) {
+				// Go's URL type, and so the registry's request line,
+				// would re-encode it and the rest of the path with it
+				// ("%3B|" as ";%7C").
+				return Errorf(CodeBadRequest, "character %q in path: percent-encode it", seg[i])
+			}
+		}
 		dec, ok := unescapePart(seg)
 		if !ok {
 			return Errorf(CodeBadRequest, "malformed percent-encoding in path")
+		}
+		if !utf8.ValidString(dec) {
+			// Old decoders read overlong forms ("%c0%ae") as '.' or '/'.
+			return Errorf(CodeBadRequest, "path is not UTF-8 once percent-decoded")
 		}
 		if isDot(dec) || isDot(beforeParam(dec)) {
 			// Tomcat, Jetty and Spring drop ";params" from a segment and
@@ -155,6 +172,13 @@ func checkPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// pathByte reports whether c may appear as it is in a path segment: an
+// RFC 3986 pchar, or the '%' of a percent-encoding.
+func pathByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("-._~!$&'()*+,;=:@%", c) >= 0
 }
 
 func isDot(seg string) bool { return seg == "." || seg == ".." }

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -26,6 +28,8 @@ func TestParseTarget(t *testing.T) {
 		{in: svc + "/persons/1000000042;x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/1000000042;x"},
 		{in: svc + "/persons/;../x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/;../x"},
 		{in: svc + "/persons/...;x", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/...;x"},
+		{in: svc + "/persons/a(1)!*'$&+,;=:@~-._", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/a(1)!*'$&+,;=:@~-._"},
+		{in: svc + "/persons/%C3%A9?q=\"|", kind: TargetService, service: "UA/GOV/00000001/civil-registry/persons", path: "/persons/%C3%A9", query: "q=\"|"},
 		{in: "/r1/INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE/v1/bar/zyggy?quu=1", kind: TargetService, service: "INSTANCE/CLASS2/MEMBER2/SUBSYSTEM2/BARSERVICE", path: "/v1/bar/zyggy", query: "quu=1"},
 		{in: "/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE/x", kind: TargetService, service: "INSTANCE/CLASS/MEMBER/SUBSYSTEM/BAR%2FSERVICE", path: "/x"},
 		{in: "/r1/UA/GOV/00000001/civil-registry/listMethods", kind: TargetMeta, service: "UA/GOV/00000001/civil-registry/", meta: MetaListMethods},
@@ -69,6 +73,24 @@ func TestParseTarget(t *testing.T) {
 		// query there (id=1000000042), Go's keeps it (id=1000000042#x).
 		{in: svc + "/persons?id=1000000042#x", wantCode: CodeBadRequest},
 		{in: svc + "/persons/1?x=1&y#", wantCode: CodeBadRequest},
+		// Bytes that are no part of a path (RFC 3986 pchar): Go's URL
+		// type, and so the registry's request line, would re-encode them
+		// and the rest of the path with them ("%3B|" as ";%7C").
+		{in: svc + "/persons/a|b", wantCode: CodeBadRequest},
+		{in: svc + "/persons/1%3Bx|", wantCode: CodeBadRequest},
+		{in: svc + "/persons/{id}", wantCode: CodeBadRequest},
+		{in: svc + "/persons/\"a\"", wantCode: CodeBadRequest},
+		{in: svc + "/persons/[1]", wantCode: CodeBadRequest},
+		{in: svc + "/persons/a^b`c", wantCode: CodeBadRequest},
+		{in: svc + "/persons/<b>", wantCode: CodeBadRequest},
+		{in: svc + "/persons/\u00e9", wantCode: CodeBadRequest},
+		{in: svc + "/persons/a\x7fb", wantCode: CodeBadRequest},
+		// Not UTF-8 once decoded: overlong forms of '.' and '/' that old
+		// decoders read as those ("%c0%ae%c0%ae" as "..").
+		{in: svc + "/persons/%c0%ae%c0%ae/admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/%e0%80%ae./admin", wantCode: CodeBadRequest},
+		{in: svc + "/persons/%c0%af", wantCode: CodeBadRequest},
+		{in: svc + "/persons/%ff", wantCode: CodeBadRequest},
 		{in: "/r1/INSTANCE%2FCLASS%2FMEMBER%2FSUBSYSTEM%2FBARSERVICE", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/00000001", wantCode: CodeBadRequest},
 		{in: "/r1/UA/GOV/00000001/civil registry/persons", wantCode: CodeBadRequest},
@@ -101,9 +123,12 @@ func TestParseTarget(t *testing.T) {
 
 // FuzzParseTarget checks ParseTarget's promises on any input: it never
 // panics; it refuses only with the documented codes; an accepted exchange's
-// path holds no dot segment in any form a registry may read (raw, decoded,
-// before a ';'), no encoded slash or backslash, no backslash and no NUL;
-// and its service id prints back to itself.
+// path and query are the received ones, unchanged, with no '#'; its path
+// holds no dot segment in any form a registry may read (raw, decoded,
+// before a ';'), no encoded slash or backslash, no backslash, no NUL, no
+// byte that is not a pchar and nothing that is not UTF-8 once decoded, and
+// Go's URL type (the registry's request line) writes it out unchanged; and
+// its service id prints back to itself.
 func FuzzParseTarget(f *testing.F) {
 	const svc = "/r1/UA/GOV/00000001/civil-registry/persons"
 	for _, seed := range []string{
@@ -112,7 +137,8 @@ func FuzzParseTarget(f *testing.F) {
 		svc + "/persons/.%3bx", svc + "/persons/1000000042;x", svc + "/persons/..%00", svc + "/a%5c..",
 		svc + "/a%2fb", svc + "/persons/%252e%252e/admin", "/r1/UA/GOV/00000001/civil-registry/listMethods",
 		"/listClients?instanceId=UA", "/tracker/v1/accesses?subject=1", "/", "/r1/UA%2FGOV/1/x/y",
-		svc + "/x?a=..;/", svc + "//..;//", svc + "/x#frag",
+		svc + "/x?a=..;/", svc + "//..;//", svc + "/x#frag", svc + "/persons?id=1#x", svc + "/a(1)!*'",
+		svc + "/persons/1%3Bx|", svc + "/persons/%c0%ae%c0%ae/admin", svc + "/persons/\u00e9",
 	} {
 		f.Add(seed)
 	}
@@ -129,8 +155,22 @@ func FuzzParseTarget(f *testing.F) {
 		if got.Kind != TargetService {
 			return
 		}
-		if strings.ContainsAny(got.Path, "\\?#") {
-			t.Fatalf("accepted path %q of %q", got.Path, in)
+		if strings.ContainsAny(got.Path, "\\?#") || strings.IndexByte(got.RawQuery, '#') >= 0 {
+			t.Fatalf("accepted path %q query %q of %q", got.Path, got.RawQuery, in)
+		}
+		wantPath, wantQuery, _ := strings.Cut(in, "?")
+		if !strings.HasSuffix(wantPath, got.Path) || got.RawQuery != wantQuery {
+			t.Fatalf("path %q query %q are not the received ones of %q", got.Path, got.RawQuery, in)
+		}
+		for i := 0; i < len(got.Path); i++ {
+			if c := got.Path[i]; c != '/' && !pathByte(c) {
+				t.Fatalf("accepted byte %q in the path of %q", c, in)
+			}
+		}
+		if dec, err := url.PathUnescape(got.Path); err != nil {
+			t.Fatalf("path %q of %q does not decode: %v", got.Path, in, err)
+		} else if u := (&url.URL{Path: dec, RawPath: got.Path}); got.Path != "" && u.EscapedPath() != got.Path {
+			t.Fatalf("path %q of %q goes out as %q", got.Path, in, u.EscapedPath())
 		}
 		for _, seg := range strings.Split(got.Path, "/") {
 			dec, ok := unescapePart(seg)
@@ -141,6 +181,9 @@ func FuzzParseTarget(f *testing.F) {
 				if form == "." || form == ".." {
 					t.Fatalf("accepted dot segment %q (as %q) in %q", seg, form, in)
 				}
+			}
+			if !utf8.ValidString(dec) {
+				t.Fatalf("accepted %q, not UTF-8 once decoded, in %q", seg, in)
 			}
 			if strings.ContainsAny(dec, "/\\\x00") {
 				t.Fatalf("accepted encoded separator or NUL %q in %q", seg, in)
