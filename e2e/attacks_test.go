@@ -1340,3 +1340,22 @@ func init() {
 		w.wantNothingReceived(t, "9102")
 	})
 }
+
+func init() {
+	// A SOAPAction naming another operation than the Body's was forwarded:
+	// a registry that dispatches on it would run an operation no rule
+	// allowed, while the policy and the log saw companies.
+	registerAttack("soap/soapaction-other-operation", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		a := w.do(t, "POST", "/", []byte(saEnvelope(saEservice, "10000711", "")),
+			with(saKey, saTextXML, `SOAPAction: "http://business-registry.gov.ua/ws/deleteCompany"`)...)
+		if a.Type != "Client.BadRequest" || !bytes.Contains(a.Body, []byte("Fault")) {
+			t.Errorf("SOAPAction deleteCompany with a companies Body: %v, want a Client.BadRequest Fault", a)
+		}
+		w.wantNothingReceived(t, "9102")
+		if a := w.do(t, "POST", "/", []byte(saEnvelope(saEservice, "10000711", "")), with(saKey, saTextXML, `SOAPAction: ""`)...); a.Status != 200 {
+			t.Errorf(`SOAPAction "": %v, want 200`, a)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"mime"
+	"strings"
 
 	"github.com/govbus/govbus/soap"
 )
@@ -86,7 +87,57 @@ func checkSOAPBody(req *Request) error {
 			req.SOAP = env
 		}
 	}
+	if req.SOAP != nil {
+		if err := checkSOAPAction(req); err != nil {
+			return err
+		}
+	}
 	return soapSubject(req)
+}
+
+// checkSOAPAction refuses a checked SOAP request whose action — the
+// SOAPAction header (one at most), or the action parameter of its
+// Content-Type or of the start-info of a multipart — names another
+// operation than the Body's: registries that dispatch on the action
+// (Spring-WS @SoapAction, ASMX, WCF) would run an operation that the
+// policy and the log never saw. An action is accepted when it is empty
+// (X-Road's WSDLs say soapAction="") or is the operation's local name,
+// alone or after a '/', '#' or ':' (urn:companies,
+// http://ns/companies, http://ns#companies).
+func checkSOAPAction(req *Request) error {
+	bad := func(msg string) error {
+		return &Error{Code: CodeBadRequest, Message: msg, FaultCode: string(soap.CodeInconsistentHeaders)}
+	}
+	op := req.SOAP.BodyName.Local
+	actions := req.Header.Values(soapAction)
+	if len(actions) > 1 {
+		return bad("header SOAPAction sent more than once")
+	}
+	if _, params, err := mime.ParseMediaType(req.SOAP.ContentType); err == nil {
+		if a, ok := params["action"]; ok {
+			actions = append(actions, a)
+		}
+		if info, ok := params["start-info"]; ok {
+			if _, ip, err := mime.ParseMediaType(info); err == nil {
+				if a, ok := ip["action"]; ok {
+					actions = append(actions, a)
+				}
+			}
+		}
+	}
+	for _, a := range actions {
+		if len(a) >= 2 && a[0] == '"' && a[len(a)-1] == '"' {
+			a = a[1 : len(a)-1]
+		}
+		if a == "" || a == op {
+			continue
+		}
+		if i := strings.LastIndexAny(a, "/#:"); i >= 0 && a[i+1:] == op {
+			continue
+		}
+		return bad("the SOAP action names another operation than the Body's")
+	}
+	return nil
 }
 
 // sameExchange checks that a /r1 request's SOAP envelope says what the

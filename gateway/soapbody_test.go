@@ -468,3 +468,63 @@ func TestBodyBudgetChunked(t *testing.T) {
 		t.Errorf("after the refusals: status %d %q, want the budget back", rec.Code, rec.Header().Get("X-Road-Error"))
 	}
 }
+
+// TestSOAPActionNamesTheOperation replays SOAP requests whose SOAPAction
+// (the header, or SOAP 1.2's action parameter) names another operation
+// than the Body's: registries that dispatch on it (Spring-WS @SoapAction,
+// ASMX, WCF) would run an operation no rule allowed while the policy and
+// the log saw the Body's service. Each is refused on both routes, and
+// nothing reaches the registry; an empty action, or one that names the
+// operation, passes.
+func TestSOAPActionNamesTheOperation(t *testing.T) {
+	withKey := []string{"Authorization: Bearer " + eserviceK}
+	body := envelope(eservice, "", companyBody)
+	refused := [][]string{
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "urn:deleteCompany"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "http://business-registry.gov.ua/ws/deleteCompany"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: deleteCompany`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "companies/deleteCompany"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "xcompanies"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: ""`, `SOAPAction: "urn:deleteCompany"`},
+		{`Content-Type: application/soap+xml; charset=utf-8; action="urn:deleteCompany"`},
+		{`Content-Type: application/soap+xml; action="urn:companies"`, `SOAPAction: "urn:deleteCompany"`},
+	}
+	accepted := [][]string{
+		{"Content-Type: text/xml; charset=utf-8"},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: ""`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "companies"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "urn:companies"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "http://business-registry.gov.ua/ws/companies"`},
+		{"Content-Type: text/xml; charset=utf-8", `SOAPAction: "http://business-registry.gov.ua/ws#companies"`},
+		{`Content-Type: application/soap+xml; action="http://business-registry.gov.ua/ws/companies"`},
+	}
+	for _, route := range []struct {
+		name, target string
+		header       []string
+	}{
+		{"POST /", "/", withKey},
+		{"/r1", restTarget, append([]string{"X-Road-Client: " + eservice}, withKey...)},
+	} {
+		for _, h := range refused {
+			t.Run(route.name+" refused "+strings.Join(h, " "), func(t *testing.T) {
+				w := newSOAPWorld(t, gateway.Options{}, nil)
+				rec := w.send("POST", route.target, body, append(append([]string{}, route.header...), h...)...)
+				if rec.Header().Get("X-Road-Error") != "Client.BadRequest" {
+					t.Errorf("status %d %q, want Client.BadRequest: %s", rec.Code, rec.Header().Get("X-Road-Error"), rec.Body)
+				}
+				if n := len(w.reg.calls()); n != 0 {
+					t.Errorf("the registry received %d requests, want none", n)
+				}
+			})
+		}
+		for _, h := range accepted {
+			t.Run(route.name+" accepted "+strings.Join(h, " "), func(t *testing.T) {
+				w := newSOAPWorld(t, gateway.Options{}, nil)
+				rec := w.send("POST", route.target, body, append(append([]string{}, route.header...), h...)...)
+				if rec.Code != 200 || len(w.reg.calls()) != 1 {
+					t.Errorf("status %d %q, %d calls; want 200 and one call: %s", rec.Code, rec.Header().Get("X-Road-Error"), len(w.reg.calls()), rec.Body)
+				}
+			})
+		}
+	}
+}
