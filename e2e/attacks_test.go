@@ -1058,6 +1058,37 @@ func init() {
 }
 
 func init() {
+	// Under a rule whose glob is wider than the template (/**), a path
+	// that fits /persons/{id} only as lenient routers read it (Tomcat and
+	// Spring collapse "//", drop ";v=2" and match a trailing '/', ASP.NET
+	// ignores case, all decode "%73") reached the registry, which served
+	// the person, while govbus recorded no subject: the Data Tracker
+	// missed the access.
+	registerAttack("targets/path-fits-template-loosely", func(t *testing.T) {
+		w := newAttackWorld(t, func(cfg string) string {
+			return strings.Replace(cfg, `    paths: ["/persons/*"]
+    purposes: [service-delivery]`, `    paths: ["/**"]
+    purposes: [service-delivery]`, 1)
+		})
+		const id = "1000000153"
+		for _, p := range []string{"/persons//" + id, "//persons/" + id, "/persons/" + id + "/", "/PERSONS/" + id, "/per%73ons/" + id, "/persons;v=2/" + id} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "GET", civilPath+p, nil, eservice...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", p, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		if a := w.do(t, "GET", civilPath+"/persons/"+id, nil, eservice...); a.Status != http.StatusOK {
+			t.Fatalf("plain read: %v", a)
+		}
+		if n := w.trackerCount(t, id); n != 1 {
+			t.Errorf("one read (and refused variants) left %d tracker entries, want 1", n)
+		}
+	})
+}
+
+func init() {
 	// Item 3: N reads of one person, however written, leave N tracker
 	// entries; a way of writing that a registry could read as another
 	// person (or as none) is refused and reaches no registry.

@@ -85,7 +85,10 @@ func checkSubject(v string) error {
 	return nil
 }
 
-// pathSubject reads {name} from the first template the path fits.
+// pathSubject reads {name} from the first template the path fits. A path
+// that fits no template with {name} as written but fits one as a lenient
+// router reads it is refused: the registry would serve that person's data
+// while govbus recorded no subject.
 func pathSubject(templates []string, path, name string) (string, error) {
 	for _, t := range templates {
 		raw, ok := templateSegment(t, path, name)
@@ -94,7 +97,45 @@ func pathSubject(templates []string, path, name string) (string, error) {
 		}
 		return canonicalUnescape(raw, false)
 	}
+	want := "{" + name + "}"
+	for _, t := range templates {
+		if strings.Contains(t, want) && looseMatch(t, path) {
+			return "", subjectError("the path fits %s only as some routers read it (empty segments, a trailing '/', ';' parameters, encoding or case)", t)
+		}
+	}
 	return "", nil
+}
+
+// looseMatch reports whether path fits template t as lenient routers read
+// it: empty segments dropped (Tomcat and Spring collapse "//" and match a
+// trailing '/'), each segment percent-decoded and cut at its first ';',
+// literal segments compared ignoring case.
+func looseMatch(t, path string) bool {
+	for {
+		t, path = strings.TrimLeft(t, "/"), strings.TrimLeft(path, "/")
+		if t == "" || path == "" {
+			return t == path
+		}
+		ts, ps := t, path
+		if i := strings.IndexByte(t, '/'); i >= 0 {
+			ts, t = t[:i], t[i:]
+		} else {
+			t = ""
+		}
+		if i := strings.IndexByte(path, '/'); i >= 0 {
+			ps, path = path[:i], path[i:]
+		} else {
+			path = ""
+		}
+		if d, ok := unescapePart(ps); ok {
+			ps = d
+		}
+		ps = beforeParam(ps)
+		isVar := len(ts) > 1 && ts[0] == '{' && ts[len(ts)-1] == '}'
+		if isVar && ps == "" || !isVar && !strings.EqualFold(ts, ps) {
+			return false
+		}
+	}
 }
 
 // templateSegment returns the raw path segment that {name} of template t

@@ -34,6 +34,19 @@ func TestSubjectOf(t *testing.T) {
 		{"path broken encoding", path, Request{Target: Target{Path: "/persons/10%G0"}}, "!"},
 		{"path NUL", path, Request{Target: Target{Path: "/persons/1%00"}}, "!"},
 		{"path invalid UTF-8", path, Request{Target: Target{Path: "/persons/1%FF"}}, "!"},
+		// A path that fits a template only as lenient routers read it:
+		// Tomcat and Spring collapse "//", drop ";..." and match a
+		// trailing '/', ASP.NET ignores case, all of them decode "%72".
+		{"path empty segment", path, Request{Target: Target{Path: "/persons//1000000042"}}, "!"},
+		{"path leading empty segment", path, Request{Target: Target{Path: "//persons/1000000042"}}, "!"},
+		{"path trailing slash", path, Request{Target: Target{Path: "/persons/1000000042/"}}, "!"},
+		{"path empty segment before literal", path, Request{Target: Target{Path: "/persons/1000000042//children"}}, "!"},
+		{"path literal with matrix parameter", path, Request{Target: Target{Path: "/persons/1000000042/children;x"}}, "!"},
+		{"path literal encoded", path, Request{Target: Target{Path: "/persons/1000000042/child%72en"}}, "!"},
+		{"path literal case", path, Request{Target: Target{Path: "/Persons/1000000042"}}, "!"},
+		{"path first literal with matrix parameter", path, Request{Target: Target{Path: "/persons;v=2/1000000042"}}, "!"},
+		{"path no subject segment", path, Request{Target: Target{Path: "/persons/"}}, ""},
+		{"path longer", path, Request{Target: Target{Path: "/persons/1000000042/children/x"}}, ""},
 
 		{"query plain", query, Request{Target: Target{RawQuery: "id=1000000042&x=1"}}, "1000000042"},
 		{"query absent", query, Request{Target: Target{RawQuery: "x=1"}}, ""},
