@@ -1390,3 +1390,25 @@ func init() {
 		}
 	})
 }
+
+func init() {
+	// An xrd:client nested in another header, before the Header's own:
+	// govbus skipped it, and readers that take the first xrd:client in
+	// document order (getElementsByTagNameNS, //xrd:client) read it.
+	registerAttack("soap/nested-xroad-client", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		covert := saEnvelope(saCovert, "10000712", "")
+		i, j := strings.Index(covert, "<xrd:client "), strings.Index(covert, "</xrd:client>")+len("</xrd:client>")
+		nested := strings.Replace(saEnvelope(saEservice, "10000712", ""), "<S:Header>\n", "<S:Header>\n<w:wrap xmlns:w=\"urn:w\">"+covert[i:j]+"</w:wrap>\n", 1)
+		a := w.do(t, "POST", "/", []byte(nested), with(saKey, saTextXML)...)
+		if a.Type != "Client.BadRequest" || !bytes.Contains(a.Body, []byte("Fault")) {
+			t.Errorf("an xrd:client nested in another header: %v, want a Client.BadRequest Fault", a)
+		}
+		b := w.do(t, "POST", businessPath, []byte(nested), with(eservice, saTextXML)...)
+		if b.Status != 400 || b.Type != "Client.BadRequest" {
+			t.Errorf("the same on the REST route: %v, want 400 Client.BadRequest", b)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+}

@@ -151,3 +151,51 @@ func TestMultipartParametersReadAlike(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderFieldsReadAlike replays envelopes with a second X-Road field
+// that govbus skipped: nested in another header or in the Body, where
+// readers that take the first xrd:client in document order (DOM's
+// getElementsByTagNameNS, XPath //xrd:client, lxml's find(".//")) find it
+// before the Header's own; or a Header child with a field's local name in
+// another namespace (its prefix even bound to xrd), which readers that
+// match local names or prefixes take for the field. Each is refused.
+func TestHeaderFieldsReadAlike(t *testing.T) {
+	const (
+		client    = `<xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>UA</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>00000003</id:memberCode><id:subsystemCode>eservice</id:subsystemCode></xrd:client>`
+		covert    = `<xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>UA</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>00000009</id:memberCode><id:subsystemCode>police-covert</id:subsystemCode></xrd:client>`
+		userID    = `<xrd:userId>EE37702211234</xrd:userId>`
+		operation = `<c:companies xmlns:c="urn:x">`
+	)
+	cases := []struct {
+		name, old, new string
+	}{
+		{"xrd:client nested in another header before the Header's", client, `<w:wrap xmlns:w="urn:w">` + covert + `</w:wrap>` + client},
+		{"xrd:client nested deeper", client, `<w:wrap xmlns:w="urn:w"><w:in>` + covert + `</w:in></w:wrap>` + client},
+		{"xrd:client in the Body's operation", operation, operation + covert},
+		{"xrd:userId in the Body's operation", operation, operation + `<xrd:userId>EE00000000000</xrd:userId>`},
+		{"repr:representedParty nested in another header", client, `<w:wrap xmlns:w="urn:w"><repr:representedParty xmlns:repr="http://x-road.eu/xsd/representation.xsd"><repr:partyCode>P1</repr:partyCode></repr:representedParty></w:wrap>` + client},
+		{"client in another namespace, its prefix bound to xrd", client, strings.Replace(covert, `<xrd:client `, `<xrd:client xmlns:xrd="urn:not-xroad" `, 1) + client},
+		{"client in another namespace with its own prefix", client, strings.ReplaceAll(strings.Replace(covert, `<xrd:client `, `<o:client xmlns:o="urn:other" `, 1), "</xrd:client>", "</o:client>") + client},
+		{"userId in another namespace", userID, `<o:userId xmlns:o="urn:other">EE00000000000</o:userId>` + userID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := ParseRequest(edit(t, tc.old, tc.new), "text/xml", Limits{})
+			if err == nil {
+				t.Fatalf("accepted (client %s, userId %q), want a refusal", req.Client, req.UserID)
+			}
+		})
+	}
+	// Elements of X-Road's namespace that are not header fields, and
+	// fields' local names in the Body under other namespaces, still pass.
+	for name, body := range map[string]string{
+		"xrd:serviceCode in the Body": operation + `<xrd:serviceCode>x</xrd:serviceCode>`,
+		"an id of the service's own":  operation + `<c:id>1</c:id><c:client>x</c:client>`,
+	} {
+		t.Run("accepted "+name, func(t *testing.T) {
+			if _, err := ParseRequest(edit(t, operation, body), "text/xml", Limits{}); err != nil {
+				t.Fatalf("ParseRequest: %v", err)
+			}
+		})
+	}
+}

@@ -74,7 +74,13 @@
 //     a header whose xrd prefix points elsewhere has no client
 //     (client.missing_header_field).
 //   - Every Header child element may appear once, compared by qualified name
-//     whatever its namespace, as X-Road's parser checks it.
+//     whatever its namespace, as X-Road's parser checks it; an X-Road
+//     field's local name (client, service, id, userId, issue,
+//     protocolVersion, requestHash, representedParty) counts as that field
+//     in any namespace, for readers that match local names or prefixes.
+//   - An X-Road header field nested in another header or in the Body is
+//     client.invalid_soap: readers that take the first in document order
+//     would read it rather than the Header's own.
 //   - A second Body, a second Header, a Header after the Body, text in the
 //     Envelope and any element after the Body are client.invalid_soap.
 //   - Identifier values are not checked against the identifier charset here

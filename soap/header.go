@@ -38,11 +38,18 @@ func (p *envelopeParser) field(t token) error {
 	if p.seen == nil {
 		p.seen = make(map[xml.Name]struct{}, 8)
 	}
-	_, dup := p.seen[t.name]
+	key := t.name
+	if fieldNames[key.Local] {
+		// An X-Road field's local name in another namespace (its prefix
+		// may even be xrd, bound elsewhere) is the field to readers
+		// that match local names or prefixes: it counts as the field.
+		key.Space = ""
+	}
+	_, dup := p.seen[key]
 	if dup && p.dupErr == nil {
 		p.dupErr = newError(CodeDuplicateHeaderField, "the Header holds the field "+t.name.Local+" more than once")
 	}
-	p.seen[t.name] = struct{}{}
+	p.seen[key] = struct{}{}
 
 	switch t.name {
 	case xml.Name{Space: nsXRoad, Local: "client"}, xml.Name{Space: nsXRoad, Local: "service"}:
@@ -85,8 +92,47 @@ func (p *envelopeParser) field(t token) error {
 		p.party = party
 		return nil
 	}
-	_, err := p.s.skip()
-	return err
+	return p.skipNested()
+}
+
+// fieldNames are the local names of the X-Road header fields (xroad.xsd's
+// and repr:representedParty).
+var fieldNames = map[string]bool{
+	"client": true, "service": true, "id": true, "userId": true, "issue": true,
+	"protocolVersion": true, "requestHash": true, "representedParty": true,
+}
+
+// isField reports whether n is an X-Road header field's name.
+func isField(n xml.Name) bool {
+	return n.Space == nsXRoad && fieldNames[n.Local] && n.Local != "representedParty" ||
+		n == xml.Name{Space: nsRepr, Local: "representedParty"}
+}
+
+// skipNested consumes the rest of the element whose start tag was just
+// read — another header than X-Road's, or the Body's operation — and
+// refuses (client.invalid_soap) an X-Road header field inside it: readers
+// that take the first xrd:client in document order (DOM's
+// getElementsByTagNameNS, XPath //xrd:client, lxml's find(".//")) would
+// read that one rather than the Header's own.
+func (p *envelopeParser) skipNested() error {
+	for depth := 1; ; {
+		t, err := p.s.next()
+		if err != nil {
+			return err
+		}
+		switch t.kind {
+		case tokStart:
+			depth++
+			if isField(t.name) {
+				p.soapErr("the X-Road header field " + t.name.Local + " appears inside another element: it belongs in the Header only")
+			}
+		case tokEnd:
+			depth--
+			if depth == 0 {
+				return nil
+			}
+		}
+	}
 }
 
 // text reads the value of a header field whose start tag was just read. The

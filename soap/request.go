@@ -228,7 +228,10 @@ func (p *envelopeParser) body() error {
 			if p.bodyChildren == 1 {
 				p.bodyName = t.name
 			}
-			if _, err := p.s.skip(); err != nil {
+			if isField(t.name) {
+				p.soapErr("the X-Road header field " + t.name.Local + " appears in the Body")
+			}
+			if err := p.skipNested(); err != nil {
 				return err
 			}
 		}
