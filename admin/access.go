@@ -9,9 +9,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 )
@@ -23,15 +25,21 @@ import (
 // admin's role is below what it asks; then it serves it. Each request
 // leaves one log line.
 type guard struct {
-	hosts   hostCheck
-	keyring func() *Keyring
-	logger  *slog.Logger
-	newID   func() string
-	next    http.Handler
+	hosts    hostCheck
+	keyring  func() *Keyring
+	throttle *authn.Throttle
+	limits   authn.ThrottleLimits
+	logger   *slog.Logger
+	newID    func() string
+	next     http.Handler
 }
 
 func newGuard(opts Options, next http.Handler) *guard {
-	g := &guard{hosts: newHostCheck(opts.Listener), keyring: opts.Keyring, logger: opts.Logger, newID: opts.NewID, next: next}
+	g := &guard{hosts: newHostCheck(opts.Listener), keyring: opts.Keyring, throttle: opts.Throttle, limits: opts.ThrottleLimits,
+		logger: opts.Logger, newID: opts.NewID, next: next}
+	if g.throttle == nil {
+		g.throttle = authn.NewThrottle(opts.Now)
+	}
 	if g.keyring == nil {
 		g.keyring = func() *Keyring { return nil }
 	}
@@ -71,8 +79,17 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var who identity
 	if need := needs(r); need > 0 {
+		peer := peerAddr(r)
+		if wait := g.throttle.Wait(peer, g.limits); wait > 0 {
+			g.refuse(w, r, identity{}, &gateway.Error{Code: gateway.CodeRateLimited,
+				Message: "too many failed admin credentials from this address", RetryAfter: wait})
+			return
+		}
 		var err *gateway.Error
 		if who, err = g.authenticate(r); err != nil {
+			if err.Code == gateway.CodeUnauthenticated && presented(r) {
+				g.throttle.Fail(peer, g.limits)
+			}
 			g.refuse(w, r, identity{}, err)
 			return
 		}
@@ -126,6 +143,22 @@ func (g *guard) authenticate(r *http.Request) (identity, *gateway.Error) {
 	return who, nil
 }
 
+// presented reports whether r carries an admin credential: an
+// Authorization header or a verified client certificate.
+func presented(r *http.Request) bool {
+	return len(r.Header.Values("Authorization")) > 0 || r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+}
+
+// peerAddr is r's TCP peer address (IPv4-mapped IPv6 unmapped); unset when
+// RemoteAddr does not parse.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // crossSite says why a request comes from a page of another site, or "".
 // Browsers name the site in Sec-Fetch-Site and the origin in Origin;
 // other clients send neither.
@@ -159,6 +192,9 @@ func (g *guard) refuse(w http.ResponseWriter, r *http.Request, who identity, e *
 	h.Set("Cache-Control", "no-store")
 	if e.Code == gateway.CodeUnauthenticated {
 		h.Set("WWW-Authenticate", `Bearer realm="govbus admin"`)
+	}
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(max(int((e.RetryAfter+time.Second-1)/time.Second), 1)))
 	}
 	b, _ := json.Marshal(map[string]string{"type": string(e.Code), "message": e.Message, "detail": detail})
 	h.Set("Content-Length", strconv.Itoa(len(b)))

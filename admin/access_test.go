@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
@@ -78,6 +80,8 @@ func newGuarded(t *testing.T, keyring func() *Keyring) *guarded {
 		Keyring:  keyring,
 		Logger:   slog.New(slog.NewJSONHandler(g.log, nil)),
 		NewID:    func() string { return "detail-1" },
+		// A clock that stands still: the failure throttle regains nothing.
+		Now: func() time.Time { return time.Unix(1_800_000_000, 0) },
 		Reload: func() error {
 			g.reloads.Add(1)
 			return nil
@@ -335,5 +339,47 @@ func TestHostCheck(t *testing.T) {
 		if got := newHostCheck(c.listener).allows(c.host); got != c.ok {
 			t.Errorf("listener %s %v, Host %q: allowed %v, want %v", c.listener.Address, c.listener.Hosts, c.host, got, c.ok)
 		}
+	}
+}
+
+// TestGuessedTokensThrottled: wrong admin credentials from one address
+// are throttled as consumers' are (authn.Throttle): after the burst, even
+// the right token from that address gets 429 with Retry-After and never
+// reaches reload; another address is not affected, and a request without
+// any credential counts nothing.
+func TestGuessedTokensThrottled(t *testing.T) {
+	g := newGuarded(t, func() *Keyring { return testKeyring(t) })
+	do := func(remote string, headers ...string) *httptest.ResponseRecorder {
+		r := request("POST", "/admin/reload", headers...)
+		r.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		g.handler.ServeHTTP(rec, r)
+		return rec
+	}
+	const attacker, other = "192.0.2.7:40000", "192.0.2.8:40000"
+	for range 3 {
+		if rec := do(attacker); rec.Code != 401 {
+			t.Fatalf("no credential: %d, want 401", rec.Code)
+		}
+	}
+	for i := range authn.DefaultThrottleBurst {
+		if rec := do(attacker, bearer("guess-"+strconv.Itoa(i))); rec.Code != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, rec.Code)
+		}
+	}
+	for _, token := range []string{"one-guess-too-many", operatorToken} {
+		rec := do(attacker, bearer(token))
+		if rec.Code != 429 || rec.Header().Get(gateway.HeaderError) != string(gateway.CodeRateLimited) {
+			t.Errorf("token %q after the burst: %d %q, want 429 %s", token, rec.Code, rec.Header().Get(gateway.HeaderError), gateway.CodeRateLimited)
+		}
+		if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("token %q after the burst: Retry-After %q, want whole seconds >= 1", token, rec.Header().Get("Retry-After"))
+		}
+	}
+	if got := g.reloads.Load(); got != 0 {
+		t.Errorf("%d reloads from the throttled address, want 0", got)
+	}
+	if rec := do(other, bearer(operatorToken)); rec.Code != 200 {
+		t.Errorf("the operator's token from another address: %d, want 200", rec.Code)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/govbus/govbus/authn"
 	"github.com/govbus/govbus/config"
 	"github.com/govbus/govbus/gateway"
 )
@@ -59,6 +60,15 @@ type Options struct {
 	// NewID returns the detail id of an error answer; nil uses random
 	// UUIDs.
 	NewID func() string
+	// Throttle counts the admin credentials that fail (an unknown token or
+	// certificate, or a token and a certificate of two admins) per source
+	// address; once an address has spent ThrottleLimits, its requests that
+	// need a credential get 429 Client.RateLimited with Retry-After before
+	// any credential is looked at. nil: one of the handler's own, on Now.
+	Throttle *authn.Throttle
+	// ThrottleLimits bound the failures per address (zero fields: the
+	// defaults of authn.ThrottleLimits).
+	ThrottleLimits authn.ThrottleLimits
 }
 
 // statusReporter is implemented by adapters that can describe their state.
@@ -86,7 +96,9 @@ type status struct {
 // for a Host that is not the listener's, a cross-site browser request, or
 // a role below the request's; Client.Unauthenticated (401) for a missing
 // or unknown credential (or a token and a certificate of two admins);
-// Client.BadRequest (400) for two Authorization headers.
+// Client.RateLimited (429) from an address whose allowance of failed
+// credentials is spent (Options.Throttle); Client.BadRequest (400) for two
+// Authorization headers.
 func Handler(opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now

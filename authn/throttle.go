@@ -77,6 +77,20 @@ func NewThrottle(now func() time.Time) *Throttle {
 // Len returns the number of addresses the Throttle remembers.
 func (t *Throttle) Len() int { return int(t.size.Load()) }
 
+// Wait returns how long addr must wait under l (zero fields: defaults)
+// before its next attempt, 0 when it may try now. It is for listeners
+// other than the consumer's (the admin listener), which count their
+// failures with Fail on a Throttle of their own.
+func (t *Throttle) Wait(addr netip.Addr, l ThrottleLimits) time.Duration {
+	return t.wait(addr, l.withDefaults())
+}
+
+// Fail counts one failed authentication from addr under l (zero fields:
+// defaults).
+func (t *Throttle) Fail(addr netip.Addr, l ThrottleLimits) {
+	t.fail(addr, l.withDefaults())
+}
+
 // throttleKey is the address an attempt is counted under.
 func throttleKey(a netip.Addr) netip.Addr {
 	a = a.Unmap().WithZone("")

@@ -13,7 +13,8 @@ import (
 // spent its burst of failures, its further attempts get 429
 // Client.RateLimited with Retry-After before any credential is looked at,
 // until the allowance refills; a success gives nothing back. The counts
-// survive reloads.
+// survive reloads. Wrong admin credentials on the admin listener are
+// counted apart, under the limits the node started with.
 type AuthThrottle struct {
 	// Burst is how many failures an address may make at once. Default 10.
 	Burst int `yaml:"burst"`

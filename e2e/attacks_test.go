@@ -99,6 +99,53 @@ func init() {
 		}
 	})
 
+	// Admin tokens are guessed no faster than consumer keys: after a burst
+	// of wrong tokens from one address, even the demo token from there gets
+	// 429 and reloads nothing; another address, and the consumer port, are
+	// not affected.
+	registerAttack("admin/guessed-tokens-throttled", func(t *testing.T) {
+		w := newAttackWorld(t, func(cfg string) string {
+			// The default burst (10), refilled slowly enough that a slow
+			// machine gains no attempt during the test.
+			return cfg + "\nauth_throttle: {per_second: 0.001}\n"
+		})
+		before := w.reloads(t)
+		for i := range 10 {
+			a := w.doOn(t, "9465", "POST", "/admin/reload", nil, "Authorization: Bearer guess-"+strconv.Itoa(i))
+			if a.Status != 401 || a.Type != "Client.Unauthenticated" {
+				t.Fatalf("wrong token %d: %v, want 401 Client.Unauthenticated", i, a)
+			}
+		}
+		for _, token := range []string{"Authorization: Bearer guess-10", adminToken} {
+			a := w.doOn(t, "9465", "POST", "/admin/reload", nil, token)
+			if a.Status != 429 || a.Type != "Client.RateLimited" {
+				t.Errorf("%s after the burst: %v, want 429 Client.RateLimited", token, a)
+			}
+			if s, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || s < 1 {
+				t.Errorf("%s after the burst: Retry-After %q, want whole seconds >= 1", token, a.Header.Get("Retry-After"))
+			}
+		}
+		if after := w.reloads(t); after != before {
+			t.Errorf("govbus_config_reloads_total went from %d to %d from the throttled address", before, after)
+		}
+		req, err := http.NewRequest("POST", "http://127.0.0.1:"+w.ports["9465"]+"/admin/reload", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer demo-admin-token")
+		resp, err := fromAddr("127.0.0.2", nil, nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("the demo token from 127.0.0.2: %d, want 200", resp.StatusCode)
+		}
+		if a := w.do(t, "GET", civilPath+"/persons/1000000306", nil, eservice...); a.Status != 200 {
+			t.Errorf("eservice on the consumer port from the throttled address: %v, want 200", a)
+		}
+	})
+
 	registerAttack("admin/viewer-may-not-reload", func(t *testing.T) {
 		sum := sha256.Sum256([]byte("watcher-token"))
 		w := newAttackWorld(t, func(cfg string) string {

@@ -228,6 +228,11 @@ func serve(args []string, stderr io.Writer) int {
 			Node: cfg.Node, Version: version, Started: time.Now(), Holder: holder, Reload: reload,
 			Opmon:    opmon.Handler(opmonSource),
 			Listener: l.Admin, Keyring: adminKeys.Load, Logger: logger,
+			// Failed admin credentials are counted apart from consumers'
+			// (neither locks the other out), under auth_throttle's limits
+			// as the node started with.
+			Throttle: authn.NewThrottle(nil), ThrottleLimits: authn.ThrottleLimits{
+				Burst: cfg.AuthThrottle.Burst, PerSecond: cfg.AuthThrottle.PerSecond, MaxAddresses: cfg.AuthThrottle.MaxAddresses},
 			LastReload: func() any {
 				if r := lastReload.Load(); r != nil {
 					return *r
