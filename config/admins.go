@@ -161,6 +161,8 @@ func (v *validator) admins() {
 			switch {
 			case ci.SHA256 == "" && ci.Subject == "":
 				v.addf(cp, "a certificate needs sha256 or subject")
+			case ci.SHA256 != "" && ci.Subject != "":
+				v.addf(cp, bothIdentities)
 			case ci.SHA256 != "" && !validHash(ci.SHA256):
 				v.addf(cp+".sha256", "not a hex SHA-256 fingerprint")
 			case ci.SHA256 != "":

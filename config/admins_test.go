@@ -159,7 +159,7 @@ admins:
   - id: dup
     role: viewer
     auth:
-      certificates: [{subject: "CN=ops,O=Ministry"}, {subject: "CN=ops, O=Ministry"}, {}, {sha256: nothex}]
+      certificates: [{subject: "CN=ops,O=Ministry"}, {subject: "CN=ops, O=Ministry"}, {}, {sha256: nothex}, {sha256: `+fp+`, subject: "CN=dup"}]
 `, nil)
 	requireRejected(t, nil, ps, err)
 	checkProblems(t, ps, []want{
@@ -170,5 +170,6 @@ admins:
 		{"admins[1].auth.certificates[1].subject", 9, "not a distinguished name"},
 		{"admins[1].auth.certificates[2]", 9, "needs sha256 or subject"},
 		{"admins[1].auth.certificates[3].sha256", 9, "not a hex SHA-256 fingerprint"},
+		{"admins[1].auth.certificates[4]", 9, "sha256 or subject, not both"},
 	})
 }

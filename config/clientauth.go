@@ -77,6 +77,12 @@ func parseNetwork(s string) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a, a.BitLen()), true
 }
 
+// bothIdentities is the problem of a certificate entry with a fingerprint
+// and a subject: either alone would prove the identity, so an entry meant
+// to pin one certificate would accept any other of that subject.
+const bothIdentities = "a certificate is named by sha256 or subject, not both: either alone would prove it " +
+	"(sha256 pins one certificate; write two entries to accept either)"
+
 // clientAuth validates one client's auth at path p.
 func (v *validator) clientAuth(p, id string, a ClientAuth) {
 	switch {
@@ -105,8 +111,11 @@ func (v *validator) clientAuth(p, id string, a ClientAuth) {
 	}
 	for k, ci := range a.Certificates {
 		cp := idx(p+".certificates", k)
-		if ci.SHA256 == "" && ci.Subject == "" {
+		switch {
+		case ci.SHA256 == "" && ci.Subject == "":
 			v.addf(cp, "a certificate needs sha256 or subject")
+		case ci.SHA256 != "" && ci.Subject != "":
+			v.addf(cp, bothIdentities)
 		}
 		if ci.SHA256 != "" && !validHash(ci.SHA256) {
 			v.addf(cp+".sha256", "not a hex SHA-256 fingerprint")

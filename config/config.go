@@ -367,7 +367,8 @@ type NoneNetworks struct {
 	From []string `yaml:"from"`
 }
 
-// CertIdentity matches a client certificate by fingerprint or subject.
+// CertIdentity matches a client certificate by fingerprint or by subject;
+// an entry names one of them (both would be ambiguous: refused).
 type CertIdentity struct {
 	// SHA256 is the hex fingerprint of the certificate's DER encoding.
 	SHA256 string `yaml:"sha256"`

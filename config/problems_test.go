@@ -399,11 +399,16 @@ clients:
         - {subject: "CN=eservice,O=Ministry"}
         - {sha256: "12:34"}
         - {}
+        - {sha256: ` + hashA + `, subject: "CN=eservice,O=Ministry"}
 `,
 			want: []want{
 				{"clients[0].auth.ca_file", 3, "a client with certificates needs ca_file"},
 				{"clients[0].auth.certificates[1].sha256", 6, "not a hex SHA-256 fingerprint"},
 				{"clients[0].auth.certificates[2]", 7, "needs sha256 or subject"},
+				// Either matching alone would prove the client: one who
+				// meant to pin the certificate would accept any other of
+				// that subject.
+				{"clients[0].auth.certificates[3]", 8, "sha256 or subject, not both"},
 			},
 		},
 		{
