@@ -1459,3 +1459,19 @@ func init() {
 		w.wantNothingReceived(t, "9102")
 	})
 }
+
+func init() {
+	// A SOAP part with a second Content-Transfer-Encoding: govbus read the
+	// first (binary), a registry reading the last decodes base64.
+	registerAttack("soap/multipart-two-transfer-encodings", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		body := "--MIME_b\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: binary\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+			saEnvelope(saEservice, "10000713", "") + "\r\n--MIME_b--\r\n"
+		a := w.do(t, "POST", "/", []byte(body), with(saKey, `Content-Type: multipart/related; type="text/xml"; boundary=MIME_b`)...)
+		if a.Type != "Client.BadRequest" || !bytes.Contains(a.Body, []byte("Fault")) {
+			t.Errorf("two Content-Transfer-Encodings on the SOAP part: %v, want a Client.BadRequest Fault", a)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+}

@@ -199,3 +199,22 @@ func TestHeaderFieldsReadAlike(t *testing.T) {
 		})
 	}
 }
+
+// TestRootPartHeadersOnce replays a SOAP part with two Content-Types or two
+// Content-Transfer-Encodings: govbus read the first, a registry reading
+// the last would decode the part as base64 (javax.mail's decoder skips
+// what is not base64) or not as XML at all. Each is refused.
+func TestRootPartHeadersOnce(t *testing.T) {
+	for name, headers := range map[string]string{
+		"two Content-Types":              "Content-Type: text/xml; charset=UTF-8\r\nContent-Type: application/octet-stream\r\n",
+		"two Content-Transfer-Encodings": "Content-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: binary\r\nContent-Transfer-Encoding: base64\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := multipartOf(headers + "Content-ID: <soap>\r\n\r\n" + baseEnvelope)
+			_, err := ParseRequest([]byte(body), `multipart/related; type="text/xml"; boundary=MIME_b`, Limits{})
+			if code := codeOf(t, err); code != CodeInvalidContentType {
+				t.Fatalf("code = %q, want %q (%v)", code, CodeInvalidContentType, err)
+			}
+		})
+	}
+}

@@ -53,6 +53,8 @@ func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Erro
 // could make it see another envelope than the one we checked is refused
 // with client.invalid_soap:
 //   - the SOAP part must be the first part; start=, when given, must name it;
+//   - the SOAP part has one Content-Type and at most one
+//     Content-Transfer-Encoding (client.invalid_content_type otherwise);
 //   - every Content-ID appears once (compared without brackets and spaces);
 //   - no other part is SOAP or XML (text/xml, application/soap+xml,
 //     application/xop+xml, application/xml, any +xml type), and every
@@ -97,6 +99,11 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 		if parts == 0 {
 			if start != "" && trimContentID(part.Header.Get("Content-ID")) != start {
 				return nil, newError(CodeInvalidSOAP, "start= names another part than the first: the SOAP part must be the first part")
+			}
+			if len(part.Header["Content-Type"]) > 1 || len(part.Header["Content-Transfer-Encoding"]) > 1 {
+				// Which one a registry reads is its choice: the last
+				// Content-Transfer-Encoding could make it decode base64.
+				return nil, newError(CodeInvalidContentType, "the SOAP part has two Content-Types or Content-Transfer-Encodings")
 			}
 			if perr := ambiguousParams(part.Header.Get("Content-Type")); perr != nil {
 				return nil, perr
