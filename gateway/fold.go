@@ -12,6 +12,10 @@ import (
 // error with its plain "400 Bad Request" and closes the connection.
 var errFolded = errors.New("obsolete line folding in a request head (RFC 9112 §5.2)")
 
+// errFraming is what it returns once the framing of a request is one it
+// cannot follow as Go's server does.
+var errFraming = errors.New("request framing the fold guard cannot follow")
+
 // FoldGuard wraps a plain-TCP listener so that a request head with an
 // obs-folded header line (a line starting with a space or a tab, RFC 9112
 // §5.2) gets 400 and a closed connection. Go's server would otherwise join
@@ -19,11 +23,13 @@ var errFolded = errors.New("obsolete line folding in a request head (RFC 9112 §
 // may have read it as a header of its own.
 //
 // It follows the HTTP/1.1 framing of the bytes read (Content-Length and
-// chunked bodies, keep-alive requests one after another) to know which
-// lines belong to a head; when it meets framing it does not follow (which
-// Go's server refuses too) it stops looking at that connection. It must
-// wrap the plaintext: do not use it under TLS, whose connections Go's
-// server must see as *tls.Conn.
+// chunked bodies, keep-alive requests one after another, Transfer-Encoding
+// ignored in HTTP/1.0 requests as Go's server ignores it) to know which
+// lines belong to a head; framing it does not follow (a framing line
+// longer than it keeps, or framing Go's server refuses too) gets the same
+// 400 and closed connection, since from there on it could not tell a head
+// from a body. It must wrap the plaintext: do not use it under TLS, whose
+// connections Go's server must see as *tls.Conn.
 func FoldGuard(ln net.Listener) net.Listener { return foldListener{ln} }
 
 type foldListener struct{ net.Listener }
@@ -52,6 +58,9 @@ func (c *foldConn) Read(p []byte) (int, error) {
 		// Hand over what precedes the folded line (earlier requests
 		// complete); the next read fails.
 		c.err = errFolded
+		if c.s.state == scanLost {
+			c.err = errFraming
+		}
 		if at == 0 {
 			return 0, c.err
 		}
@@ -77,31 +86,38 @@ const (
 	scanChunkData        // in a chunk's data
 	scanChunkEnd         // in the CRLF after a chunk's data
 	scanTrailer          // in the trailer section after the last chunk
-	scanOff              // lost the framing: no more checks
+	scanLost             // lost the framing: the rest is refused
 )
 
 // maxScanLine is the longest line kept whole; longer head lines are still
 // checked for folding, but a framing line (Content-Length,
-// Transfer-Encoding, chunk size) longer than it turns the scanner off.
+// Transfer-Encoding, a chunk size without its extension) longer than it
+// loses the framing.
 const maxScanLine = 256
 
 // headScanner follows the framing of an HTTP/1.1 request stream.
 type headScanner struct {
 	state     int
-	line      []byte // the current line, up to maxScanLine bytes
-	lineLen   int    // its whole length so far
-	lines     int    // lines of the current head, the request line included
-	length    int64  // the head's Content-Length
-	hasLength bool   // the head has a Content-Length
-	chunked   bool   // the head's Transfer-Encoding is chunked
-	remaining int64  // bytes left in a body or a chunk
+	line      []byte   // the current line, up to maxScanLine bytes
+	lineLen   int      // its whole length so far
+	lines     int      // lines of the current head, the request line included
+	length    int64    // the head's Content-Length
+	hasLength bool     // the head has a Content-Length
+	chunked   bool     // the head's Transfer-Encoding is chunked
+	remaining int64    // bytes left in a body or a chunk
+	http10    bool     // the head's request line says HTTP/1.0
+	end       [10]byte // the request line's last bytes so far
 }
 
 // scan consumes b and returns the offset in b where a folded head line
-// begins, or -1.
+// begins or, once the framing is lost, where what follows the line that
+// lost it begins; or -1.
 func (s *headScanner) scan(b []byte) int {
+	if s.state == scanLost {
+		return 0
+	}
 	i := 0
-	for i < len(b) && s.state != scanOff {
+	for i < len(b) {
 		switch s.state {
 		case scanBody, scanChunkData:
 			n := int64(len(b) - i)
@@ -128,16 +144,23 @@ func (s *headScanner) scan(b []byte) int {
 			if len(s.line) < maxScanLine {
 				s.line = append(s.line, c)
 			}
+			if s.state == scanHead && s.lines == 0 {
+				copy(s.end[:], s.end[1:])
+				s.end[len(s.end)-1] = c
+			}
 			s.lineLen++
 			continue
 		}
 		s.endLine()
+		if s.state == scanLost {
+			return i
+		}
 	}
 	return -1
 }
 
 func (s *headScanner) startHead() {
-	s.state, s.lines, s.length, s.hasLength, s.chunked = scanHead, 0, 0, false, false
+	s.state, s.lines, s.length, s.hasLength, s.chunked, s.http10 = scanHead, 0, 0, false, false, false
 }
 
 // endLine handles a complete line (its LF just read).
@@ -152,7 +175,11 @@ func (s *headScanner) endLine() {
 		}
 		s.lines++
 		if s.lines == 1 {
-			return // the request line
+			// The request line: Go's server reads Transfer-Encoding only
+			// from HTTP/1.1 on.
+			s.http10 = strings.HasSuffix(strings.TrimSuffix(string(s.end[:]), "\r"), " HTTP/1.0")
+			s.end = [len(s.end)]byte{}
+			return
 		}
 		if line == "" {
 			s.endHead()
@@ -163,22 +190,25 @@ func (s *headScanner) endLine() {
 		case strings.EqualFold(name, "Content-Length"):
 			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 			if !whole || err != nil || n < 0 || s.hasLength && s.length != n {
-				s.state = scanOff
+				s.state = scanLost
 				return
 			}
 			s.length, s.hasLength = n, true
 		case strings.EqualFold(name, "Transfer-Encoding"):
+			if s.http10 {
+				return // ignored, as Go's server ignores it
+			}
 			if !whole || !strings.EqualFold(strings.TrimSpace(value), "chunked") {
-				s.state = scanOff // Go's server serves only chunked
+				s.state = scanLost // Go's server serves only chunked
 				return
 			}
 			s.chunked = true
 		}
 	case scanChunkSize:
-		size, _, _ := strings.Cut(line, ";")
+		size, _, ext := strings.Cut(line, ";")
 		n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
-		if !whole || err != nil || n < 0 {
-			s.state = scanOff
+		if !whole && !ext || err != nil || n < 0 {
+			s.state = scanLost
 			return
 		}
 		if n == 0 {
@@ -188,7 +218,7 @@ func (s *headScanner) endLine() {
 		s.state, s.remaining = scanChunkData, n
 	case scanChunkEnd:
 		if line != "" {
-			s.state = scanOff
+			s.state = scanLost
 			return
 		}
 		s.state = scanChunkSize

@@ -90,6 +90,23 @@ func TestFoldGuard(t *testing.T) {
 		{"folded after a chunked body",
 			"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\n\n  \n \r\n0\r\nX-T: 1\r\n\r\n" +
 				get + "X-A: a\r\n\tb\r\n\r\n", "200 400", 1},
+		// Go ignores Transfer-Encoding in an HTTP/1.0 request and frames
+		// its body by Content-Length: the guard must too, or the body's
+		// bytes pass for a head whose Content-Length hides the next one.
+		{"HTTP/1.0 with Transfer-Encoding",
+			"POST /x HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 43\r\n\r\n" +
+				"0\r\n\r\nJ / HTTP/1.1\r\nContent-Length: 4096\r\n\r\n" + get + "X-A: a\r\n b\r\n\r\n", "200 400", 1},
+		// Framing lines longer than the guard keeps, which Go reads: the
+		// guard stopped looking at the connection. Now they are refused,
+		// but for a chunk size whose extension alone is long.
+		{"padded Content-Length", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length:" + strings.Repeat(" ", 300) + "0\r\n\r\n" +
+			get + "X-A: a\r\n b\r\n\r\n", "400", 0},
+		{"zero-padded Content-Length", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: " + strings.Repeat("0", 300) + "\r\n\r\n" +
+			get + "X-A: a\r\n b\r\n\r\n", "400", 0},
+		{"padded Transfer-Encoding", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:" + strings.Repeat(" ", 300) + "chunked\r\n\r\n0\r\n\r\n" +
+			get + "X-A: a\r\n b\r\n\r\n", "400", 0},
+		{"long chunk extension", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;" + strings.Repeat("x", 300) + "\r\na\r\n0\r\n\r\n" +
+			get + "X-A: a\r\n b\r\n\r\n", "200 400", 1},
 		// Bodies full of lines that start with spaces are no heads.
 		{"keep-alive bodies", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\n\n \n\t\n  \n" +
 			"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\n \n\r\n2\r\n \t\r\n0\r\n\r\n" +
@@ -111,6 +128,8 @@ func TestFoldGuard(t *testing.T) {
 func FuzzHeadScanner(f *testing.F) {
 	f.Add("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n \n GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 3)
 	f.Add("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n \r\n0\r\n\r\n", 1)
+	f.Add("POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n0\r\n\r\n \nGET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 40)
+	f.Add("POST /x HTTP/1.1\r\nContent-Length: "+strings.Repeat("0", 300)+"\r\n\r\n", 20)
 	f.Fuzz(func(t *testing.T, in string, cut int) {
 		// Split reads find what one read finds.
 		var whole, split headScanner
