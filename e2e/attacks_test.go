@@ -1508,3 +1508,26 @@ func init() {
 		w.wantNothingReceived(t, "9102")
 	})
 }
+
+func init() {
+	// A GET to the business registry's /r1 route with a SOAP body naming
+	// another company: the adapter mapped the call from the path and sent
+	// no body, while the log took the body's company as the subject, so
+	// the company read never saw it in its Data Tracker.
+	registerAttack("soap/get-with-soap-body", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		before := w.trackerCount(t, "10000714")
+		a := w.do(t, "GET", businessPath+"/companies/10000714", []byte(saEnvelope(saEservice, "10000715", "")), with(eservice, saTextXML)...)
+		if a.Status != 400 || a.Type != "Client.BadRequest" {
+			t.Errorf("GET with a SOAP body: %v, want 400 Client.BadRequest", a)
+		}
+		w.wantNothingReceived(t, "9102")
+		if n := w.trackerCount(t, "10000715"); n != 0 {
+			t.Errorf("tracker lists %d accesses of the body's company, want 0", n)
+		}
+		if n := w.trackerCount(t, "10000714"); n != before {
+			t.Errorf("tracker lists %d accesses of the path's company, want %d", n, before)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"mime"
+	"net/http"
 	"strings"
 
 	"github.com/govbus/govbus/soap"
@@ -58,7 +59,8 @@ func soapError(err error) error {
 //     decided on those (absent and empty are the same). Its message id
 //     stays X-Road-Id's (xrd:id is covered by the body's digest).
 //     Otherwise Client.BadRequest; the parser's own refusals (a DTD,
-//     limits...) too. A body of another type is not SOAP: the adapter
+//     limits...) too, and a SOAP body with another method than POST
+//     (the adapter would not send it, the log would take its subject). A body of another type is not SOAP: the adapter
 //     maps the call and does not send it.
 //   - a POST / request was parsed when it was decoded, and its identity
 //     taken from the envelope.
@@ -77,6 +79,11 @@ func checkSOAPBody(req *Request) error {
 			return Errorf(CodeBadRequest, "header Content-Type sent more than once")
 		}
 		if len(cts) == 1 && soapMediaType(cts[0]) {
+			if req.Method != http.MethodPost {
+				// The adapter would map the call from its path and never
+				// send this body, while the log took the body's subject.
+				return Errorf(CodeBadRequest, "a SOAP message is sent with POST")
+			}
 			env, err := soap.ParseRequest(req.BodyBytes, cts[0], soap.Limits{MaxBytes: req.Route.MaxRequestBytes})
 			if err != nil {
 				return soapError(err)

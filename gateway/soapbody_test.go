@@ -528,3 +528,28 @@ func TestSOAPActionNamesTheOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestSOAPBodyOnlyWithPOST replays a GET to the SOAP registry's /r1 route
+// with a SOAP body naming another company than the path: the adapter maps
+// the call from the path (the body is never sent), while the log took the
+// subject from the body, so the path's company's Data Tracker missed the
+// read. A SOAP body travels only with POST; any other method with one is
+// refused before anything is logged.
+func TestSOAPBodyOnlyWithPOST(t *testing.T) {
+	other := strings.Replace(companyBody, "10000042", "10000043", 1)
+	for _, method := range []string{"GET", "PUT", "PATCH", "DELETE"} {
+		t.Run(method, func(t *testing.T) {
+			w := newSOAPWorld(t, gateway.Options{}, nil)
+			rec := w.send(method, restTarget+"/companies/10000042", envelope(eservice, "", other), asEservice...)
+			if rec.Code == 200 {
+				t.Errorf("status 200 with SOAPSubject %q for the path's 10000042, want a refusal", w.log.requests[0].SOAPSubject)
+			}
+			if n := len(w.reg.calls()); n != 0 {
+				t.Errorf("the registry received %d requests, want none", n)
+			}
+			if reqs, _ := w.log.count(); reqs != 0 {
+				t.Errorf("%d request records written, want none", reqs)
+			}
+		})
+	}
+}
