@@ -316,7 +316,9 @@ type Subject struct {
 	// namespace) inside the SOAP Body's operation whose text is the
 	// subject, e.g. "code"; a repeated one is refused. A REST call that the
 	// SOAP mapping turns into the operation takes the path parameter of
-	// the same name instead. Required for in: soap.
+	// the same name instead, or, when the path holds none, the query
+	// parameter (which a template may read; a repeated one is refused).
+	// Required for in: soap.
 	Element string `yaml:"element"`
 }
 

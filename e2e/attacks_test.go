@@ -1531,3 +1531,43 @@ func init() {
 		}
 	})
 }
+
+func init() {
+	// A SOAP service whose mapping's template takes the company code from
+	// the query: the registry answered the company, the log recorded no
+	// subject, and the company's Data Tracker missed the read.
+	registerAttack("soap/template-query-subject", func(t *testing.T) {
+		w := newAttackWorld(t, func(cfg string) string {
+			cfg = strings.Replace(cfg, "          not_found_fault: not found\n", `          not_found_fault: not found
+      - code: company-search
+        methods: [GET]
+        paths: ["/search"]
+        subject: {in: soap, element: code}
+        soap:
+          template: '<b:companies xmlns:b="http://business-registry.gov.ua/ws"><b:code>{{.code}}</b:code></b:companies>'
+          result_element: company
+`, 1)
+			return strings.Replace(cfg, "\nrules:\n", `
+rules:
+  - id: eservice-company-search
+    clients: [UA/GOV/00000003/eservice]
+    services: [UA/GOV/00000002/business-registry/company-search]
+    purposes: [service-delivery]
+`, 1)
+		})
+		search := "/r1/UA/GOV/00000002/business-registry/company-search/search"
+		a := w.do(t, "GET", search+"?code=10000716", nil, eservice...)
+		if a.Status != 200 || !bytes.Contains(a.Body, []byte("10000716")) {
+			t.Fatalf("search by the query's code: %v, want 200 with the company", a)
+		}
+		if n := w.trackerCount(t, "10000716"); n != 1 {
+			t.Errorf("tracker lists %d accesses of the company read, want 1", n)
+		}
+		w.clearReceived(t, "9102")
+		b := w.do(t, "GET", search+"?code=10000716&code=10000717", nil, eservice...)
+		if b.Status != 400 || b.Type != "Client.BadRequest" {
+			t.Errorf("a repeated code: %v, want 400 Client.BadRequest", b)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+}

@@ -68,7 +68,8 @@ func soapError(err error) error {
 // Then, for a service whose subject is "in: soap", Request.SOAPSubject is
 // read from the envelope (soap.SubjectText, an ambiguous value is
 // Client.BadRequest) or, for a REST call the adapter maps onto the
-// operation, from the path parameter of the same name.
+// operation, from the path parameter of the same name (or, when the path
+// holds none, the query parameter, which a mapping's template may read).
 func checkSOAPBody(req *Request) error {
 	if _, ok := req.Route.Adapter.(SOAPCarrier); !ok {
 		return nil
@@ -197,6 +198,14 @@ func soapSubject(req *Request) error {
 	v, err := pathSubject(req.Route.Paths, req.Target.Path, s.Name)
 	if err != nil {
 		return err
+	}
+	if v == "" {
+		// A mapping's template takes a param the path does not hold from
+		// the query (its first value): querySubject reads it, and refuses
+		// it repeated or written two ways.
+		if v, err = querySubject(req.Target.RawQuery, s.Name); err != nil {
+			return err
+		}
 	}
 	req.SOAPSubject = v
 	return nil

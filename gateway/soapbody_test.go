@@ -553,3 +553,26 @@ func TestSOAPBodyOnlyWithPOST(t *testing.T) {
 		})
 	}
 }
+
+// TestMappedCallSubjectFromQuery replays REST calls to a SOAP service whose
+// mapping's template takes the subject element from the query (as it does
+// for a param the path does not hold, its first value): the registry read
+// the company while the log recorded no subject. The subject is the query
+// parameter of the element's name, and a repeated one is refused.
+func TestMappedCallSubjectFromQuery(t *testing.T) {
+	w := newSOAPWorld(t, gateway.Options{}, nil)
+	rec := w.send("GET", restTarget+"/search?code=10000042", "", asEservice[:2]...)
+	if rec.Code != 200 {
+		t.Fatalf("status %d %q: %s", rec.Code, rec.Header().Get("X-Road-Error"), rec.Body)
+	}
+	if got := w.log.requests[0].SOAPSubject; got != "10000042" {
+		t.Errorf("SOAPSubject = %q, want the query's 10000042", got)
+	}
+	rec = w.send("GET", restTarget+"/search?code=10000042&code=10000043", "", asEservice[:2]...)
+	if rec.Code != 400 || rec.Header().Get("X-Road-Error") != "Client.BadRequest" {
+		t.Errorf("a repeated code: status %d %q, want 400 Client.BadRequest", rec.Code, rec.Header().Get("X-Road-Error"))
+	}
+	if n := len(w.reg.calls()); n != 1 {
+		t.Errorf("the registry received %d requests, want 1", n)
+	}
+}
