@@ -75,6 +75,47 @@ func init() {
 		}
 	})
 
+	// GET /admin/status needs no credential: an endpoint's last error there
+	// must not repeat what a broken registry sent (here a person's record
+	// without a status line).
+	registerAttack("admin/status-holds-no-registry-bytes", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					buf := make([]byte, 4096)
+					_, _ = c.Read(buf)
+					_, _ = c.Write([]byte(`{"id":"1000000307","family_name":"Petrenko"}` + "\r\n\r\n"))
+				}()
+			}
+		}()
+		civil := regexp.MustCompile(`endpoints: \[http://127\.0\.0\.1:\d+\]`)
+		w := newAttackWorld(t, func(cfg string) string {
+			return civil.ReplaceAllLiteralString(cfg, "endpoints: [http://"+ln.Addr().String()+"]")
+		})
+		if a := w.do(t, "GET", civilPath+"/persons/1000000307", nil, eservice...); a.Status < 500 {
+			t.Fatalf("a call to the broken registry: %v, want a 5xx", a)
+		}
+		a := w.doOn(t, "9465", "GET", "/admin/status", nil)
+		if a.Status != 200 || !bytes.Contains(a.Body, []byte(`"last_error"`)) {
+			t.Fatalf("GET /admin/status: %v, want 200 with the endpoint's last error", a)
+		}
+		for _, secret := range []string{"Petrenko", "1000000307"} {
+			if bytes.Contains(a.Body, []byte(secret)) {
+				t.Errorf("GET /admin/status repeats %q from the registry's answer: %s", secret, a.Body)
+			}
+		}
+	})
+
 	registerAttack("admin/dns-rebinding-read", func(t *testing.T) {
 		w := sharedAttackWorld(t)
 		rebound := "Host: evil.example:" + w.ports["9465"]

@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -167,7 +168,7 @@ func (ep *endpoint) roundTrip(r *http.Request, resend int) (*http.Response, erro
 			spanResult(sp, 0, "breaker_open")
 			return nil, errBreakerRefused
 		}
-		ep.lastErr.Store(&note{At: ep.s.now(), Error: err.Error()})
+		ep.lastErr.Store(&note{At: ep.s.now(), Error: noteText(ctx, err)})
 		spanResult(sp, 0, errorType(ctx, err))
 		return nil, err
 	}
@@ -211,6 +212,29 @@ func spanResult(sp trace.Span, status int, errType string) {
 		sp.SetAttributes(attribute.String("error.type", errType))
 		sp.SetStatus(codes.Error, errType)
 	}
+}
+
+// noteText describes a failed attempt for Status (GET /admin/status needs
+// no credential): the network or TLS error as it is, but never the text of
+// any other, which may repeat bytes the registry sent (a malformed
+// answer's first line or header line can hold a person's data).
+func noteText(ctx context.Context, err error) string {
+	var (
+		op     *net.OpError
+		verify *tls.CertificateVerificationError
+		ne     net.Error
+	)
+	switch {
+	case errors.As(err, &op):
+		return op.Error()
+	case errors.As(err, &verify):
+		return verify.Error()
+	case ctx.Err() != nil:
+		return ctx.Err().Error()
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout waiting for the registry's answer"
+	}
+	return "the registry's answer could not be read as HTTP (" + errorType(ctx, err) + ")"
 }
 
 // errorType names a transport failure for error.type.
