@@ -1612,3 +1612,19 @@ rules:
 		w.wantNothingReceived(t, "9102")
 	})
 }
+
+func init() {
+	// An envelope in a multipart's preamble: MIME readers skip it, a
+	// registry reading the body as XML from its first element takes it.
+	registerAttack("soap/multipart-preamble-envelope", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		w.clearReceived(t, "9102")
+		body := saEnvelope(saCovert, "10000718", "") + "\r\n--MIME_b\r\nContent-Type: text/xml; charset=UTF-8\r\n\r\n" +
+			saEnvelope(saEservice, "10000718", "") + "\r\n--MIME_b--\r\n"
+		a := w.do(t, "POST", "/", []byte(body), with(saKey, `Content-Type: multipart/related; type="text/xml"; boundary=MIME_b`)...)
+		if a.Type != "Client.BadRequest" || !bytes.Contains(a.Body, []byte("Fault")) {
+			t.Errorf("an envelope in the preamble: %v, want a Client.BadRequest Fault", a)
+		}
+		w.wantNothingReceived(t, "9102")
+	})
+}

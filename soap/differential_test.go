@@ -218,3 +218,34 @@ func TestRootPartHeadersOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestMultipartPreambleEpilogue replays SOAP with attachments carrying an
+// envelope in the preamble or the epilogue, which MIME readers skip and a
+// registry that reads the body as XML from its first element (Go's
+// xml.Decoder.Decode, lenient SAX readers) takes for the message. Only
+// white space may surround the parts.
+func TestMultipartPreambleEpilogue(t *testing.T) {
+	const root = "Content-Type: text/xml; charset=UTF-8\r\nContent-ID: <soap>\r\n\r\n" + baseEnvelope
+	for name, body := range map[string]string{
+		"an envelope in the preamble": otherIdentity + "\r\n" + multipartOf(root),
+		"an envelope in the epilogue": multipartOf(root) + otherIdentity,
+		"text in the preamble":        "This is a multi-part message in MIME format.\r\n" + multipartOf(root),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseRequest([]byte(body), `multipart/related; type="text/xml"; boundary=MIME_b`, Limits{})
+			if code := codeOf(t, err); code != CodeInvalidSOAP {
+				t.Fatalf("code = %q, want %q (%v)", code, CodeInvalidSOAP, err)
+			}
+		})
+	}
+	for name, body := range map[string]string{
+		"no preamble or epilogue":      multipartOf(root),
+		"white space around the parts": "\r\n \r\n" + multipartOf(root) + "\r\n\r\n",
+	} {
+		t.Run("accepted "+name, func(t *testing.T) {
+			if _, err := ParseRequest([]byte(body), `multipart/related; type="text/xml"; boundary=MIME_b`, Limits{}); err != nil {
+				t.Fatalf("ParseRequest: %v", err)
+			}
+		})
+	}
+}

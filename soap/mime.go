@@ -61,7 +61,8 @@ func requestEnvelope(body []byte, contentType string, lim Limits) ([]byte, *Erro
 //     other part's Content-Type, when present, must parse
 //     (client.invalid_content_type otherwise);
 //   - every line that starts with the delimiter is one mime/multipart read
-//     as a delimiter: none hides in a part or after the closing delimiter.
+//     as a delimiter: none hides in a part or after the closing delimiter;
+//   - the preamble and the epilogue are white space only.
 func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 	boundary := params["boundary"]
 	if boundary == "" {
@@ -131,7 +132,37 @@ func multipartEnvelope(body []byte, params map[string]string) ([]byte, *Error) {
 	if delimiterLines(body, []byte("--"+boundary)) != parts+1 {
 		return nil, newError(CodeInvalidSOAP, "the multipart message has delimiter lines inside a part or after its end")
 	}
+	if !blankOutside(body, []byte("--"+boundary)) {
+		return nil, newError(CodeInvalidSOAP, "the multipart message has content before its first part or after its end")
+	}
 	return env, nil
+}
+
+// blankOutside reports whether the preamble (before the first delimiter
+// line) and the epilogue (after the closing one) of body are white space
+// only: a registry that reads the body as XML from its first element
+// (Go's xml.Decoder.Decode, lenient SAX readers) would take an envelope
+// there for the message, which MIME readers skip.
+func blankOutside(body, delim []byte) bool {
+	first, last := -1, -1
+	for from := 0; ; {
+		i := bytes.Index(body[from:], delim)
+		if i < 0 {
+			break
+		}
+		at := from + i
+		if at == 0 || body[at-1] == '\n' {
+			if first < 0 {
+				first = at
+			}
+			last = at
+		}
+		from = at + 1
+	}
+	if first < 0 {
+		return false
+	}
+	return isSpace(body[:first]) && isSpace(bytes.TrimPrefix(body[last+len(delim):], []byte("--")))
 }
 
 // ambiguousParams refuses a request's (or its SOAP part's) Content-Type
