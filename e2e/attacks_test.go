@@ -1210,6 +1210,53 @@ func init() {
 }
 
 func init() {
+	// A service whose subject is a query parameter, called with a form
+	// body holding the same parameter: govbus recorded the query's person
+	// while Rails and PHP read the body's (servlet containers both).
+	registerAttack("targets/query-subject-in-form-body", func(t *testing.T) {
+		w := newAttackWorld(t, func(cfg string) string {
+			cfg = strings.Replace(cfg, "        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)\n",
+				`        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)
+      - code: find
+        methods: [POST]
+        paths: ["/persons"]
+        subject: {in: query, name: id}
+`, 1)
+			return strings.Replace(cfg, "\nrules:\n", `
+rules:
+  - id: eservice-find
+    clients: [UA/GOV/00000003/eservice]
+    services: [UA/GOV/00000001/civil-registry/find]
+    purposes: [service-delivery]
+`, 1)
+		})
+		const shown, read = "1000000155", "1000000156"
+		find := "/r1/UA/GOV/00000001/civil-registry/find/persons?id=" + shown
+		for _, c := range []struct{ ct, body string }{
+			{"application/x-www-form-urlencoded", "id=" + read},
+			{"application/x-www-form-urlencoded; charset=utf-8", "x=1&ID=" + read},
+			{"multipart/form-data; boundary=B", "--B\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n" + read + "\r\n--B--\r\n"},
+		} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "POST", find, []byte(c.body), with(eservice, "Content-Type: "+c.ct)...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", c.ct, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		for _, id := range []string{shown, read} {
+			if n := w.trackerCount(t, id); n != 0 {
+				t.Errorf("tracker lists %d accesses of %s, want 0", n, id)
+			}
+		}
+		w.do(t, "POST", find, []byte("x=1"), with(eservice, "Content-Type: application/x-www-form-urlencoded")...)
+		if n := w.trackerCount(t, shown); n != 1 {
+			t.Errorf("a form body without the parameter left %d tracker entries, want 1", n)
+		}
+	})
+}
+
+func init() {
 	// Item 3: N reads of one person, however written, leave N tracker
 	// entries; a way of writing that a registry could read as another
 	// person (or as none) is refused and reaches no registry.

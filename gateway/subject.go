@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"strings"
 	"unicode/utf8"
 )
@@ -39,7 +41,9 @@ func (r *Route) SubjectOf(req *Request) (string, error) {
 	case "path":
 		v, err = pathSubject(r.Paths, req.Target.Path, s.Name)
 	case "query":
-		v, err = querySubject(req.Target.RawQuery, s.Name)
+		if v, err = querySubject(req.Target.RawQuery, s.Name); err == nil {
+			err = formSubject(req, s.Name)
+		}
 	case "header":
 		v, err = headerSubject(req.Header, s.Name)
 	case "json":
@@ -244,6 +248,48 @@ func querySubject(raw, name string) (string, error) {
 		}
 	}
 	return value, nil
+}
+
+// formSubject refuses a form body (application/x-www-form-urlencoded or
+// multipart/form-data) that holds a parameter named like the query's
+// subject, in any case or encoding, or that does not parse: Rails, PHP's
+// $_REQUEST and servlet containers read a form body's parameters together
+// with the query's, Rails and PHP letting the body's win.
+func formSubject(req *Request, name string) error {
+	if len(req.BodyBytes) == 0 {
+		return nil
+	}
+	for _, ct := range req.Header["Content-Type"] {
+		switch strings.ToLower(strings.TrimSpace(beforeParam(ct))) {
+		case "application/x-www-form-urlencoded":
+			for _, kv := range strings.FieldsFunc(string(req.BodyBytes), func(r rune) bool { return r == '&' || r == ';' }) {
+				k, _, _ := strings.Cut(kv, "=")
+				dk, ok := unescapePart(strings.ReplaceAll(k, "+", " "))
+				if !ok || strings.EqualFold(dk, name) || strings.EqualFold(k, name) {
+					return subjectError("the form body holds a parameter %s too", name)
+				}
+			}
+		case "multipart/form-data":
+			_, params, err := mime.ParseMediaType(ct)
+			if err != nil {
+				return subjectError("a form body whose parameters cannot be read")
+			}
+			mr := multipart.NewReader(bytes.NewReader(req.BodyBytes), params["boundary"])
+			for {
+				part, err := mr.NextPart()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return subjectError("a form body whose parameters cannot be read")
+				}
+				if strings.EqualFold(part.FormName(), name) {
+					return subjectError("the form body holds a parameter %s too", name)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // headerSubject reads the one value of header name.

@@ -58,6 +58,19 @@ func TestSubjectOf(t *testing.T) {
 		{"query semicolon", query, Request{Target: Target{RawQuery: "x=1;id=1000000042"}}, "!"},
 		{"query plus", query, Request{Target: Target{RawQuery: "id=1000000042+"}}, "!"},
 		{"query needless encoding", query, Request{Target: Target{RawQuery: "id=100000004%32"}}, "!"},
+		// Rails, PHP's $_REQUEST and servlet containers read a form body's
+		// parameters with the query's (Rails and PHP let the body win).
+		{"query and form body", query, formRequest("id=1000000042", "application/x-www-form-urlencoded", "id=1000000043"), "!"},
+		{"query and form body same", query, formRequest("id=1000000042", "application/x-www-form-urlencoded", "x=1&id=1000000042"), "!"},
+		{"query and form body encoded key", query, formRequest("id=1000000042", "Application/X-WWW-Form-Urlencoded; charset=utf-8", "i%64=1000000043"), "!"},
+		{"form body only", query, formRequest("", "application/x-www-form-urlencoded", "id=1000000043"), "!"},
+		{"query and multipart form", query, formRequest("id=1000000042", "multipart/form-data; boundary=B",
+			"--B\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n1000000043\r\n--B--\r\n"), "!"},
+		{"query and broken multipart form", query, formRequest("id=1000000042", "multipart/form-data; boundary=B", "--B\r\nx"), "!"},
+		{"query and form body without it", query, formRequest("id=1000000042", "application/x-www-form-urlencoded", "x=1"), "1000000042"},
+		{"query and multipart form without it", query, formRequest("id=1000000042", "multipart/form-data; boundary=B",
+			"--B\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--B--\r\n"), "1000000042"},
+		{"query and JSON body", query, formRequest("id=1000000042", "application/json", `{"id": "1000000043"}`), "1000000042"},
 
 		{"header plain", header, Request{Header: http.Header{"X-Person-Id": {"1000000042"}}}, "1000000042"},
 		{"header repeated", header, Request{Header: http.Header{"X-Person-Id": {"1000000042", "1000000043"}}}, "!"},
@@ -149,4 +162,9 @@ func FuzzPathSubject(f *testing.F) {
 			t.Fatalf("accepted %q from segment %q", v, seg)
 		}
 	})
+}
+
+// formRequest is a call with query q and a body of content type ct.
+func formRequest(q, ct, body string) Request {
+	return Request{Target: Target{RawQuery: q}, Header: http.Header{"Content-Type": {ct}}, BodyBytes: []byte(body)}
 }
