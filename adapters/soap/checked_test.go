@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/govbus/govbus/gateway"
+	"github.com/govbus/govbus/outbound"
 	"github.com/govbus/govbus/registrysim"
 )
 
@@ -59,5 +60,38 @@ func TestCheckedEnvelopeOnGET(t *testing.T) {
 	}
 	if body, _ := reg.last(t); bytes.Equal(body, out.SOAP.Raw) {
 		t.Errorf("the consumer's envelope was sent on a GET: %s", body)
+	}
+}
+
+// TestPassthroughAnswerWithoutDTD: a passthrough answer that says it is
+// XML is read by the hardened reader before it is logged or echoed; one
+// with a DTD (entities a SOAP consumer's parser might expand) or that is
+// not well-formed is CodeInternalError, never handed on unchanged.
+func TestPassthroughAnswerWithoutDTD(t *testing.T) {
+	const env = `<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><r xmlns="urn:r">&x;</r></S:Body></S:Envelope>`
+	for _, tt := range []struct {
+		status            int
+		contentType, body string
+	}{
+		{http.StatusOK, "text/xml; charset=utf-8", `<?xml version="1.0"?><!DOCTYPE S:Envelope [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + env},
+		{http.StatusInternalServerError, "text/xml", `<!DOCTYPE S:Envelope [<!ENTITY x "y">]>` + env},
+		{http.StatusOK, "application/soap+xml", `<!DOCTYPE S:Envelope [<!ENTITY x "y">]>` + env},
+		{http.StatusOK, "application/xml", `<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>`},
+		{http.StatusOK, "multipart/related; boundary=b", "--b\r\nContent-Type: text/xml\r\n\r\n<!DOCTYPE S:Envelope [<!ENTITY x \"y\">]>" + env + "\r\n--b--\r\n"},
+	} {
+		reg := newRegistry(t, answer(tt.status, tt.contentType, tt.body))
+		a := newAdapter(t, reg.URL, Config{Outbound: outbound.Config{Retry: outbound.Retry{Max: -1}}})
+		resp, err := a.Exchange(context.Background(), soapCall(t, xroadEnvelope("10000042")))
+		if err == nil {
+			t.Errorf("%d %s: passed on %q, want CodeInternalError", tt.status, tt.contentType, resp.Body)
+			continue
+		}
+		wantError(t, err, gateway.CodeInternalError)
+	}
+	// A registry's own non-XML page still passes.
+	reg := newRegistry(t, answer(http.StatusBadGateway, "text/html", "<!DOCTYPE html><p>down</p>"))
+	a := newAdapter(t, reg.URL, Config{Outbound: outbound.Config{Retry: outbound.Retry{Max: -1}}})
+	if resp := exchange(t, a, soapCall(t, xroadEnvelope("10000042"))); resp.Status != http.StatusBadGateway {
+		t.Errorf("an HTML error page: %d, want it unchanged", resp.Status)
 	}
 }

@@ -9,7 +9,8 @@
 //     hands on in Outbound.SOAP (gateway.SOAPCarrier). Its body, checked
 //     Content-Type and SOAPAction go to the registry unchanged, and the
 //     registry's answer (status, Content-Type, body; a SOAP Fault with
-//     HTTP 500 included) comes back unchanged. A SOAP body without a
+//     HTTP 500 included) comes back unchanged, once the hardened reader
+//     has found no DTD in it (soap.CheckAnswer). A SOAP body without a
 //     checked envelope is never passed on: it is CodeBadRequest.
 //   - REST-to-SOAP: any other call (GET /r1/.../companies/10000042) is
 //     turned into the SOAP operation its ServiceMapping names, with an
@@ -34,6 +35,7 @@ import (
 	"github.com/govbus/govbus/adapters/rest"
 	"github.com/govbus/govbus/gateway"
 	"github.com/govbus/govbus/outbound"
+	xsoap "github.com/govbus/govbus/soap"
 )
 
 // Config configures the adapter of one SOAP registry.
@@ -226,7 +228,7 @@ func (a *Adapter) passthrough(ctx context.Context, out *gateway.Outbound) (*gate
 	h := out.Header
 	h["Content-Type"] = []string{out.SOAP.ContentType}
 	a.authenticate(h)
-	return a.stack.Do(ctx, outbound.Call{
+	resp, err := a.stack.Do(ctx, outbound.Call{
 		Method: out.Method, Path: out.Path, RawQuery: out.RawQuery, Header: h, Body: out.SOAP.Raw,
 		Timeout:          out.Route.Timeout,
 		PathTemplate:     out.Route.PathTemplate(out.Path),
@@ -234,6 +236,16 @@ func (a *Adapter) passthrough(ctx context.Context, out *gateway.Outbound) (*gate
 		MaxResponseBytes: a.maxResp,
 		RegistryAnswer:   isFault,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// An XML answer with a DTD, or not well-formed, is never handed on:
+	// the consumer's parser might expand what the registry declared.
+	if err := xsoap.CheckAnswer(resp.Body, resp.Header.Get("Content-Type")); err != nil {
+		release(resp)
+		return nil, gateway.Wrap(gateway.CodeInternalError, err, "the registry's SOAP answer holds a DTD or is not well-formed XML")
+	}
+	return resp, nil
 }
 
 // isFault reports whether a 5xx answer is a SOAP Fault: the registry's own
