@@ -1257,6 +1257,30 @@ rules:
 }
 
 func init() {
+	// A POST the policy allowed (methods: [POST]) carrying _method=DELETE
+	// in its query reached the registry, which Laravel and Symfony route
+	// as a DELETE.
+	registerAttack("targets/method-override-parameter", func(t *testing.T) {
+		w := newAttackWorld(t, subjectServices)
+		const id = "1000000157"
+		search := "/r1/UA/GOV/00000001/civil-registry/search/search"
+		body := []byte(`{"person": {"id": "` + id + `"}}`)
+		json := with(eservice, "Content-Type: application/json")
+		for _, q := range []string{"?_method=DELETE", "?x=1&%5Fmethod=DELETE", "?.method=DELETE", "?x=1;_METHOD=PUT"} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "POST", search+q, body, json...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", q, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		if n := w.trackerCount(t, id); n != 0 {
+			t.Errorf("refused calls left %d tracker entries, want 0", n)
+		}
+	})
+}
+
+func init() {
 	// Item 3: N reads of one person, however written, leave N tracker
 	// entries; a way of writing that a registry could read as another
 	// person (or as none) is refused and reaches no registry.

@@ -158,7 +158,7 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 				return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 			}
 			SummaryFrom(ctx).RequestSize = int64(len(req.BodyBytes))
-			if err := checkSOAPBody(req); err != nil {
+			if err := checkBody(req); err != nil {
 				return nil, err
 			}
 			return next(ctx, req)
@@ -167,7 +167,7 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 			return nil, Errorf(CodePayloadTooLarge, "request body over the service's limit of %d bytes", limit)
 		}
 		if req.Body == nil || req.ContentLength == 0 {
-			if err := checkSOAPBody(req); err != nil {
+			if err := checkBody(req); err != nil {
 				return nil, err
 			}
 			return next(ctx, req)
@@ -187,7 +187,7 @@ func (c chain) readBody(next endpoint.Endpoint) endpoint.Endpoint {
 		SummaryFrom(ctx).RequestSize = n
 		// Before the request record: a refused body is never logged as
 		// forwarded, nor forwarded.
-		if err := checkSOAPBody(req); err != nil {
+		if err := checkBody(req); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
