@@ -1281,6 +1281,31 @@ func init() {
 }
 
 func init() {
+	// Two Content-Types (or one holding a list) reached the registry:
+	// Go's readers take the first, others the last or the joined list.
+	registerAttack("targets/two-content-types", func(t *testing.T) {
+		w := newAttackWorld(t, subjectServices)
+		const id = "1000000158"
+		search := "/r1/UA/GOV/00000001/civil-registry/search/search"
+		body := []byte(`{"person": {"id": "` + id + `"}}`)
+		for _, cts := range [][]string{
+			{"Content-Type: application/json", "Content-Type: application/x-www-form-urlencoded"},
+			{"Content-Type: application/json, application/x-www-form-urlencoded"},
+		} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "POST", search, body, with(eservice, cts...)...)
+			if a.Status != http.StatusBadRequest || a.Type != "Client.BadRequest" {
+				t.Errorf("%v: %v, want 400 Client.BadRequest", cts, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		if n := w.trackerCount(t, id); n != 0 {
+			t.Errorf("refused calls left %d tracker entries, want 0", n)
+		}
+	})
+}
+
+func init() {
 	// Item 3: N reads of one person, however written, leave N tracker
 	// entries; a way of writing that a registry could read as another
 	// person (or as none) is refused and reaches no registry.

@@ -200,9 +200,10 @@ func (r *Route) ForwardsHeader(name string) bool { return r.rules().request[name
 // checkHead refuses a request head that different stacks would read
 // differently: a header name with '_' (CGI-style stacks read X_Road_Client
 // as X-Road-Client), more than one credential, or a credential that is not
-// a bearer key; and a compressed body, which govbus would pass on without
-// having read what the registry will read. Errors are CodeBadRequest, or
-// CodeUnauthenticated for an Authorization scheme other than Bearer.
+// a bearer key; more than one Content-Type; and a compressed body, which
+// govbus would pass on without having read what the registry will read.
+// Errors are CodeBadRequest, or CodeUnauthenticated for an Authorization
+// scheme other than Bearer.
 func checkHead(h http.Header) error {
 	for name := range h {
 		if strings.IndexByte(name, '_') >= 0 {
@@ -212,12 +213,34 @@ func checkHead(h http.Header) error {
 	if err := checkAuthorization(h["Authorization"]); err != nil {
 		return err
 	}
+	// Go's readers take the first Content-Type, others the last, or the
+	// values joined with ", ", which is no media type at all.
+	if ct := h["Content-Type"]; len(ct) > 1 || len(ct) == 1 && hasListComma(ct[0]) {
+		return Errorf(CodeBadRequest, "more than one Content-Type")
+	}
 	for _, v := range h["Content-Encoding"] {
 		if !strings.EqualFold(strings.TrimSpace(v), "identity") {
 			return Errorf(CodeBadRequest, "Content-Encoding is refused: send the body uncompressed")
 		}
 	}
 	return nil
+}
+
+// hasListComma reports whether a header value holds a ',' outside a
+// quoted string.
+func hasListComma(v string) bool {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return true
+		}
+	}
+	return false
 }
 
 // checkAuthorization accepts no Authorization or one "Bearer <key>", the

@@ -199,6 +199,9 @@ func TestRefusedRequestHeaders(t *testing.T) {
 		{"bearer with spaces inside", []string{"Authorization: Bearer k b"}, "Client.BadRequest"},
 		{"another scheme", []string{"Authorization: Basic ZXNlcnZpY2U6aw=="}, "Client.Unauthenticated"},
 		{"compressed body", []string{"Content-Encoding: gzip"}, "Client.BadRequest"},
+		// Go's readers take the first, others the last or the joined list.
+		{"two content types", []string{"Content-Type: application/json", "Content-Type: application/x-www-form-urlencoded"}, "Client.BadRequest"},
+		{"a list of content types", []string{"Content-Type: application/json, application/x-www-form-urlencoded"}, "Client.BadRequest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newHeaderWorld(t, nil)
@@ -215,6 +218,9 @@ func TestRefusedRequestHeaders(t *testing.T) {
 	w := newHeaderWorld(t, nil)
 	if rec := w.call(personsTarget, "Authorization: bearer   k"); rec.Code != 200 {
 		t.Errorf("lower-case scheme: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := w.call(personsTarget, `Content-Type: multipart/related; boundary="a,b"`); rec.Code != 200 {
+		t.Errorf("a quoted comma in Content-Type: status %d: %s", rec.Code, rec.Body)
 	}
 }
 
