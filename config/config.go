@@ -320,6 +320,13 @@ type Subject struct {
 	// parameter (which a template may read; a repeated one is refused).
 	// Required for in: soap.
 	Element string `yaml:"element"`
+	// Pattern is an RE2 expression the whole subject must match, e.g.
+	// "[0-9]{10}". Registries read ids in their own ways (Java's parseLong
+	// and Python's int() read 01000000042, 1_000_000_042 or full-width
+	// digits as 1000000042), so a subject not in the service's format is
+	// refused (Client.BadRequest) rather than recorded as another person.
+	// Default: none (any subject that reads one way).
+	Pattern string `yaml:"pattern"`
 }
 
 // Client is a consumer subsystem that may call through govbus.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -295,6 +296,11 @@ func (v *validator) service(p string, r *Registry, s *Service, services map[stri
 		if sub.Name == "" && sub.In != "soap" {
 			v.addf(p+".subject.name", "is required")
 		}
+		if sub.Pattern != "" {
+			if _, err := CompileSubjectPattern(sub.Pattern); err != nil {
+				v.addf(p+".subject.pattern", "not an RE2 expression: %v", err)
+			}
+		}
 		if v.cfg.MessageLog.SubjectKey == "" && !v.cfg.MessageLog.Disabled {
 			v.addf(p+".subject", "message_log.subject_key is required to hash data subjects")
 		}
@@ -519,4 +525,10 @@ func (v *validator) messageLog() {
 	if ml.SubjectKey == DemoSubjectKey && !v.cfg.Demo {
 		v.addf("message_log.subject_key", "is the demo's published key (is GOVBUS_SUBJECT_KEY unset?): set a secret key, or demo: true for the demo world only")
 	}
+}
+
+// CompileSubjectPattern compiles a subject's pattern, anchored at both
+// ends: the whole subject must match.
+func CompileSubjectPattern(p string) (*regexp.Regexp, error) {
+	return regexp.Compile(`^(?:` + p + `)$`)
 }

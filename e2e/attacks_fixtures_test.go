@@ -315,8 +315,8 @@ func peakRSS(t *testing.T, pid int) int {
 // subject is a query parameter and one whose subject is a JSON body field,
 // both open to eservice.
 func subjectServices(cfg string) string {
-	cfg = strings.Replace(cfg, "        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)\n",
-		`        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)
+	cfg = strings.Replace(cfg, "        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)\n",
+		`        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)
       - code: lookup
         methods: [GET]
         paths: ["/persons"]

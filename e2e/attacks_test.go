@@ -867,8 +867,8 @@ func init() {
 	// forwarded as sent.
 	registerAttack("paths/service-code-with-slash", func(t *testing.T) {
 		w := newAttackWorld(t, func(cfg string) string {
-			cfg = strings.Replace(cfg, "        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)\n",
-				`        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)
+			cfg = strings.Replace(cfg, "        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)\n",
+				`        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)
       - code: persons/v2
         methods: [GET]
         paths: ["/persons/{id}"]
@@ -1215,8 +1215,8 @@ func init() {
 	// while Rails and PHP read the body's (servlet containers both).
 	registerAttack("targets/query-subject-in-form-body", func(t *testing.T) {
 		w := newAttackWorld(t, func(cfg string) string {
-			cfg = strings.Replace(cfg, "        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)\n",
-				`        subject: {in: path, name: id}   # the person is the data subject (Data Tracker)
+			cfg = strings.Replace(cfg, "        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)\n",
+				`        subject: {in: path, name: id, pattern: '[0-9]{10}'}   # the person is the data subject (Data Tracker)
       - code: find
         methods: [POST]
         paths: ["/persons"]
@@ -1722,5 +1722,32 @@ func init() {
 			t.Errorf("an envelope in the preamble: %v, want a Client.BadRequest Fault", a)
 		}
 		w.wantNothingReceived(t, "9102")
+	})
+}
+
+func init() {
+	// A registry that reads ids as integers takes 01000000042, or
+	// full-width digits, for 1000000042: a subject outside the service's
+	// format is refused, never recorded as another person.
+	registerAttack("subject/format", func(t *testing.T) {
+		w := sharedAttackWorld(t)
+		const id = "1000000146"
+		before := w.trackerCount(t, id)
+		for _, variant := range []string{"0" + id, "%EF%BC%91000000146", "1_000_000_146", "+" + id[1:]} {
+			w.clearReceived(t, "9101")
+			a := w.do(t, "GET", civilPath+"/persons/"+variant, nil, eservice...)
+			if a.Status != 400 || a.Type != "Client.BadRequest" {
+				t.Errorf("%s: %v, want 400 Client.BadRequest", variant, a)
+			}
+			w.wantNothingReceived(t, "9101")
+		}
+		w.clearReceived(t, "9102")
+		if a := w.do(t, "GET", businessPath+"/companies/010000146", nil, eservice...); a.Status != 400 || a.Type != "Client.BadRequest" {
+			t.Errorf("company with a leading zero: %v, want 400 Client.BadRequest", a)
+		}
+		w.wantNothingReceived(t, "9102")
+		if got := w.trackerCount(t, id) - before; got != 0 {
+			t.Errorf("refused variants left %d tracker entries, want 0", got)
+		}
 	})
 }

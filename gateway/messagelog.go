@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -28,6 +29,9 @@ type SubjectSpec struct {
 	// Request.SOAPSubject; a mapped REST call reads the path parameter of
 	// that name).
 	Name string
+	// Pattern, when set, is the format every subject must have (anchored);
+	// a subject outside it is refused.
+	Pattern *regexp.Regexp
 }
 
 // responseLogTimeout bounds writing the response record of an exchange

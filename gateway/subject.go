@@ -60,6 +60,9 @@ func (r *Route) SubjectOf(req *Request) (string, error) {
 	if err := checkSubject(v); err != nil {
 		return "", err
 	}
+	if s.Pattern != nil && !s.Pattern.MatchString(v) {
+		return "", subjectError("not in the service's subject format")
+	}
 	return v, nil
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,7 @@ func TestSubjectOf(t *testing.T) {
 	body := &Route{Subject: &SubjectSpec{In: "json", Name: "person.id"}}
 	flat := &Route{Subject: &SubjectSpec{In: "json", Name: "id"}}
 	soap := &Route{Subject: &SubjectSpec{In: "soap", Name: "code"}}
+	format := &Route{Paths: []string{"/persons/{id}"}, Subject: &SubjectSpec{In: "path", Name: "id", Pattern: regexp.MustCompile(`^(?:[0-9]{10})$`)}}
 	for _, tc := range []struct {
 		name  string
 		route *Route
@@ -102,6 +104,11 @@ func TestSubjectOf(t *testing.T) {
 		{"json nested within the bound", flat, Request{BodyBytes: []byte(`{"x": ` + strings.Repeat("[{\"a\":", 100) + "1" + strings.Repeat("}]", 100) + `, "id": "1"}`)}, "1"},
 		{"json padded string", flat, Request{BodyBytes: []byte(`{"id": "1000000042 "}`)}, "!"},
 
+		{"format kept", format, Request{Target: Target{Path: "/persons/1000000042"}}, "1000000042"},
+		{"format leading zero", format, Request{Target: Target{Path: "/persons/01000000042"}}, "!"},
+		{"format underscores", format, Request{Target: Target{Path: "/persons/1_000_000_042"}}, "!"},
+		{"format full-width digits", format, Request{Target: Target{Path: "/persons/%EF%BC%91000000042"}}, "!"},
+		{"format plus sign", format, Request{Target: Target{Path: "/persons/+100000042"}}, "!"},
 		{"soap from the parser", soap, Request{SOAPSubject: "10000042"}, "10000042"},
 		{"no subject", &Route{}, Request{Target: Target{Path: "/persons/1;x"}}, ""},
 	} {

@@ -234,6 +234,11 @@ func addRegistry(s *gateway.Snapshot, cfg *config.Config, r *config.Registry, op
 		}
 		if svc.Subject != nil {
 			route.Subject = &gateway.SubjectSpec{In: svc.Subject.In, Name: svc.Subject.Name}
+			if p := svc.Subject.Pattern; p != "" {
+				if route.Subject.Pattern, err = config.CompileSubjectPattern(p); err != nil {
+					return fmt.Errorf("service %s: subject pattern: %w", route.ServiceKey, err)
+				}
+			}
 		}
 		if svc.OpenAPI != "" {
 			if route.OpenAPI, err = os.ReadFile(cfg.File(svc.OpenAPI)); err != nil {
