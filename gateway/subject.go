@@ -199,7 +199,7 @@ func canonicalUnescape(raw string, query bool) (string, error) {
 		if isUnreserved(c) {
 			return "", subjectError("percent-encoded %q needs no encoding", string(rune(c)))
 		}
-		if c == ';' || c == '%' || c == '+' || c == '/' || c == '\\' {
+		if c == ';' || c == '%' || c == '+' || c == '/' || c == '\\' || c == '?' || c == '#' {
 			return "", subjectError("encoded %q in the subject", string(rune(c)))
 		}
 		i += 2

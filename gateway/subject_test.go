@@ -34,6 +34,8 @@ func TestSubjectOf(t *testing.T) {
 		{"path needless encoding", path, Request{Target: Target{Path: "/persons/100000004%32"}}, "!"},
 		{"path double encoding", path, Request{Target: Target{Path: "/persons/1000000042%2532"}}, "!"},
 		{"path broken encoding", path, Request{Target: Target{Path: "/persons/10%G0"}}, "!"},
+		{"path encoded question mark", path, Request{Target: Target{Path: "/persons/1000000042%3Fx"}}, "!"},
+		{"path encoded hash", path, Request{Target: Target{Path: "/persons/1000000042%23x"}}, "!"},
 		{"path NUL", path, Request{Target: Target{Path: "/persons/1%00"}}, "!"},
 		{"path invalid UTF-8", path, Request{Target: Target{Path: "/persons/1%FF"}}, "!"},
 		// A path that fits a template only as lenient routers read it:
