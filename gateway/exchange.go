@@ -195,30 +195,42 @@ func (r *Route) PathTemplate(path string) string {
 
 // templateMatches reports whether path fits template t.
 func templateMatches(t, path string) bool {
+	_, ok := matchTemplate(t, path, "")
+	return ok
+}
+
+// matchTemplate reports whether path fits template t segment by segment
+// ("{name}" matches any one non-empty segment) and returns the raw segment
+// that {name} matched ("" when name is "" or t has no such parameter). It
+// does not allocate.
+func matchTemplate(t, path, name string) (value string, ok bool) {
 	for {
 		if t == "" || path == "" {
-			return t == path
+			return value, t == path
 		}
 		if t[0] != '/' || path[0] != '/' {
-			return false
+			return "", false
 		}
-		t, path = t[1:], path[1:]
-		ts, ps := t, path
-		if i := strings.IndexByte(t, '/'); i >= 0 {
-			ts, t = t[:i], t[i:]
-		} else {
-			t = ""
-		}
-		if i := strings.IndexByte(path, '/'); i >= 0 {
-			ps, path = path[:i], path[i:]
-		} else {
-			path = ""
-		}
+		var ts, ps string
+		ts, t = cutSegment(t[1:])
+		ps, path = cutSegment(path[1:])
 		isVar := len(ts) > 1 && ts[0] == '{' && ts[len(ts)-1] == '}'
 		if isVar && ps == "" || !isVar && ts != ps {
-			return false
+			return "", false
+		}
+		if isVar && name != "" && ts[1:len(ts)-1] == name {
+			value = ps
 		}
 	}
+}
+
+// cutSegment splits s, a path after a '/', into its first segment and the
+// rest ("" or starting with '/').
+func cutSegment(s string) (seg, rest string) {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
 }
 
 // AllowsMethod reports whether the service declares method.

@@ -123,17 +123,9 @@ func looseMatch(t, path string) bool {
 		if t == "" || path == "" {
 			return t == path
 		}
-		ts, ps := t, path
-		if i := strings.IndexByte(t, '/'); i >= 0 {
-			ts, t = t[:i], t[i:]
-		} else {
-			t = ""
-		}
-		if i := strings.IndexByte(path, '/'); i >= 0 {
-			ps, path = path[:i], path[i:]
-		} else {
-			path = ""
-		}
+		var ts, ps string
+		ts, t = cutSegment(t)
+		ps, path = cutSegment(path)
 		if d, ok := unescapePart(ps); ok {
 			ps = d
 		}
@@ -148,28 +140,8 @@ func looseMatch(t, path string) bool {
 // templateSegment returns the raw path segment that {name} of template t
 // matches, when path fits t.
 func templateSegment(t, path, name string) (string, bool) {
-	if !templateMatches(t, path) {
-		return "", false
-	}
-	want := "{" + name + "}"
-	for t != "" {
-		t, path = t[1:], path[1:]
-		ts, ps := t, path
-		if i := strings.IndexByte(t, '/'); i >= 0 {
-			ts, t = t[:i], t[i:]
-		} else {
-			t = ""
-		}
-		if i := strings.IndexByte(path, '/'); i >= 0 {
-			ps, path = path[:i], path[i:]
-		} else {
-			path = ""
-		}
-		if ts == want {
-			return ps, true
-		}
-	}
-	return "", false
+	v, ok := matchTemplate(t, path, name)
+	return v, ok && v != ""
 }
 
 // canonicalUnescape percent-decodes a raw path segment or query value once,

@@ -133,13 +133,8 @@ func ParseTarget(raw string) (Target, error) {
 // a byte that is no pchar; a segment that is not UTF-8 once decoded.
 func checkPath(p string) error {
 	for p != "" {
-		p = p[1:] // skip '/'
-		seg := p
-		if j := strings.IndexByte(p, '/'); j >= 0 {
-			seg, p = p[:j], p[j:]
-		} else {
-			p = ""
-		}
+		var seg string
+		seg, p = cutSegment(p[1:])
 		if strings.IndexByte(seg, '\\') >= 0 {
 			return Errorf(CodeBadRequest, "backslash in path")
 		}
