@@ -3,7 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
-	"unicode"
+
+	"github.com/govbus/govbus/soap"
 )
 
 // ConsumerURL is the base URL consumers reach this node at, without a
@@ -38,26 +39,10 @@ func (v *validator) soapSubject(p string, r *Registry, sub *Subject) {
 	case sub.Element == "":
 		v.addf(p+".subject.element", "is required for in: soap (the local name of the subject's element)")
 		return
-	case !isNCName(sub.Element):
+	case !soap.IsNCName(sub.Element):
 		v.addf(p+".subject.element", "%q is not an XML local name", sub.Element)
 	case sub.Name != "" && sub.Name != sub.Element:
 		v.addf(p+".subject.name", "for in: soap the element names the subject; leave name out")
 	}
 	sub.Name = sub.Element
-}
-
-// isNCName reports whether s is an XML name without a colon.
-func isNCName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || unicode.IsLetter(r):
-		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r)):
-		default:
-			return false
-		}
-	}
-	return true
 }

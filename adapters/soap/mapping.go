@@ -7,8 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"text/template"
-	"unicode"
 	"unicode/utf8"
+
+	xsoap "github.com/govbus/govbus/soap"
 )
 
 // mapping is a ServiceMapping ready for use.
@@ -46,7 +47,7 @@ func compileMapping(sm ServiceMapping, soap12 bool) (*mapping, error) {
 			return nil, fmt.Errorf("template: %w", err)
 		}
 		m.tmpl = t
-	case !isXMLName(sm.Operation):
+	case !xsoap.IsNCName(sm.Operation):
 		return nil, fmt.Errorf("operation: %q is not an XML name (an operation or a template is required)", sm.Operation)
 	case sm.Namespace == "":
 		m.opStart, m.opEnd = "<"+sm.Operation+">", "</"+sm.Operation+">"
@@ -62,7 +63,7 @@ func compileMapping(sm ServiceMapping, soap12 bool) (*mapping, error) {
 		}
 		m.elements = append(m.elements, name)
 	}
-	if sm.ResultElement != "" && !isXMLName(sm.ResultElement) {
+	if sm.ResultElement != "" && !xsoap.IsNCName(sm.ResultElement) {
 		return nil, fmt.Errorf("result element: %q is not an XML name", sm.ResultElement)
 	}
 	// Render once with sample values: a template that cannot produce one
@@ -110,7 +111,7 @@ func (m *mapping) compilePath() error {
 			continue
 		}
 		name, ok := strings.CutSuffix(name, "}")
-		if !ok || !isXMLName(name) {
+		if !ok || !xsoap.IsNCName(name) {
 			return fmt.Errorf("path: param %q is not {name} with an XML name", s)
 		}
 		if seen[name] {
@@ -192,23 +193,6 @@ func (m *mapping) writeOperation(b *bytes.Buffer, values []string, rawQuery stri
 		return fmt.Errorf("rendering the template: %w", err)
 	}
 	return nil
-}
-
-// isXMLName reports whether s is a name usable for an unprefixed element
-// (an XML NCName, restricted to letters, digits and . - _).
-func isXMLName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || unicode.IsLetter(r):
-		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r)):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // escapeString writes s escaped for XML text and attribute values; bytes
