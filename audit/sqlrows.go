@@ -255,16 +255,7 @@ func sqlByTime(q *TimeQuery, node string, limit int) (string, []any) {
 			b.WriteString(` AND ` + f.col + ` = ` + arg(f.v))
 		}
 	}
-	if len(q.RequestIDs) > 0 {
-		b.WriteString(` AND request_id IN (`)
-		for i, id := range q.RequestIDs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(arg(id))
-		}
-		b.WriteString(`)`)
-	}
+	sqlIn(&b, "request_id", q.RequestIDs, arg)
 	b.WriteString(` ORDER BY time_us, seq LIMIT ` + arg(int64(limit)))
 	return b.String(), args
 }
@@ -303,4 +294,20 @@ func byTime(ctx context.Context, q TimeQuery, query func(ctx context.Context, sq
 		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Node, b.Node), cmp.Compare(a.Seq, b.Seq))
 	})
 	return all[:min(len(all), q.Limit)], nil
+}
+
+// sqlIn writes " AND col IN (...)" with one argument per value into b;
+// nothing when vals is empty.
+func sqlIn(b *strings.Builder, col string, vals []string, arg func(any) string) {
+	if len(vals) == 0 {
+		return
+	}
+	b.WriteString(` AND ` + col + ` IN (`)
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(arg(v))
+	}
+	b.WriteString(`)`)
 }

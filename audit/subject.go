@@ -74,16 +74,7 @@ func sqlSubjectFilters(b *strings.Builder, q *SubjectQuery, arg func(any) string
 	if !q.DisclosedAt.IsZero() {
 		b.WriteString(` AND (disclose_after_us IS NULL OR disclose_after_us <= ` + arg(q.DisclosedAt.UnixMicro()) + `)`)
 	}
-	if len(q.RequestIDs) > 0 {
-		b.WriteString(` AND request_id IN (`)
-		for i, id := range q.RequestIDs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(arg(id))
-		}
-		b.WriteString(`)`)
-	}
+	sqlIn(b, "request_id", q.RequestIDs, arg)
 	if c := q.After; !c.IsZero() {
 		t := arg(c.Time.UnixMicro())
 		b.WriteString(` AND time_us >= ` + t + ` AND (time_us, node, seq) > (` + t + `, ` + arg(c.Node) + `, ` + arg(c.Seq) + `)`)
