@@ -16,29 +16,11 @@ import (
 // ca_file). It fails when data holds none, or a block that is not a
 // certificate.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("a PEM block of type %q, not CERTIFICATE", b.Type)
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	out, err := pemBlocks(data, "CERTIFICATE", x509.ParseCertificate)
+	if err == nil && len(out) == 0 {
+		err = errors.New("no PEM certificate")
 	}
-	if len(bytes.TrimSpace(data)) > 0 {
-		return nil, errors.New("data that is not PEM after the certificates")
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return out, nil
+	return out, err
 }
 
 // ParseCRLs reads certificate revocation lists (a client's crl_file):
@@ -51,24 +33,30 @@ func ParseCRLs(data []byte) ([]*x509.RevocationList, error) {
 		}
 		return []*x509.RevocationList{l}, nil
 	}
-	var out []*x509.RevocationList
+	return pemBlocks(data, "X509 CRL", x509.ParseRevocationList)
+}
+
+// pemBlocks parses every PEM block of data, each of which must be of type
+// typ, and refuses anything but white space after them.
+func pemBlocks[T any](data []byte, typ string, parse func([]byte) (T, error)) ([]T, error) {
+	var out []T
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
 		if b == nil {
 			break
 		}
-		if b.Type != "X509 CRL" {
-			return nil, fmt.Errorf("a PEM block of type %q, not X509 CRL", b.Type)
+		if b.Type != typ {
+			return nil, fmt.Errorf("a PEM block of type %q, not %s", b.Type, typ)
 		}
-		l, err := x509.ParseRevocationList(b.Bytes)
+		v, err := parse(b.Bytes)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, l)
+		out = append(out, v)
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
-		return nil, errors.New("data that is not PEM after the lists")
+		return nil, fmt.Errorf("data that is not PEM after the %s blocks", typ)
 	}
 	return out, nil
 }
